@@ -1,0 +1,33 @@
+"""skmlp: scikit-learn multilayer perceptrons trained with Keras 3.
+
+``from skmlp import MLPClassifier`` gives a scikit-learn classifier whose network
+is a Keras model, with batch normalisation and dropout as plain hyperparameters.
+
+Importing skmlp is cheap: Keras and its backend are imported the first time a
+name that needs them is used.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it; loaded on first access (PEP 562)
+_LAZY = {
+    "MLPClassifier": "skmlp._classifier",
+    "KerasMLPClassifier": "skmlp._classifier",
+    "build_mlp": "skmlp._model",
+}
+
+__all__ = ["KerasMLPClassifier", "MLPClassifier", "__version__", "build_mlp"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'skmlp' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,173 @@
+"""Pure Keras builders for the multilayer perceptron.
+
+Nothing here trains or touches data: :func:`build_mlp` turns hyperparameters into
+an uncompiled :class:`keras.Model`, so the network can be inspected and tested
+without fitting anything. The estimator in :mod:`skmlp._classifier` compiles and
+trains what this module builds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+
+__all__ = ["ACTIVATIONS", "build_mlp", "seed_initializer"]
+
+#: scikit-learn activation names and the Keras activation each maps to. Keras
+#: names that scikit-learn lacks are accepted as they are.
+ACTIVATIONS = {
+    "identity": "linear",
+    "logistic": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "elu": "elu",
+    "selu": "selu",
+    "gelu": "gelu",
+    "swish": "swish",
+    "leaky_relu": "leaky_relu",
+}
+
+# Activations whose layers get the seed notebook's He-style normal initializer
+# under ``kernel_initializer="auto"``.
+_RELU_FAMILY = {"relu", "elu", "selu", "gelu", "swish", "leaky_relu"}
+
+
+def seed_initializer(fan_in: int, seed: int | None = None) -> keras.initializers.Initializer:
+    """Return the seed notebook's initializer for a ReLU layer.
+
+    ``RandomNormal(mean=0, stddev=sqrt(2 / (fan_in + 1)))``: He initialisation with
+    the bias counted as one more input.
+
+    Parameters
+    ----------
+    fan_in : int
+        Number of inputs to the layer.
+    seed : int or None, default=None
+        Seed of the initializer; ``None`` draws from Keras' global seed state.
+
+    Returns
+    -------
+    keras.initializers.RandomNormal
+        The initializer.
+
+    Examples
+    --------
+    >>> from skmlp._model import seed_initializer
+    >>> round(seed_initializer(256).stddev, 3)
+    0.088
+    """
+    if fan_in < 1:
+        raise ValueError(f"fan_in must be >= 1, got {fan_in}.")
+    return keras.initializers.RandomNormal(
+        mean=0.0, stddev=math.sqrt(2.0 / (fan_in + 1)), seed=seed
+    )
+
+
+def _kernel_initializer(name: str, activation: str, fan_in: int):
+    if name == "auto":
+        if activation in _RELU_FAMILY:
+            return seed_initializer(fan_in)
+        return keras.initializers.GlorotUniform()
+    return keras.initializers.get(name)
+
+
+def build_mlp(
+    n_features: int,
+    n_classes: int,
+    hidden_layer_sizes: Sequence[int] = (100,),
+    *,
+    activation: str = "relu",
+    batch_norm: bool = False,
+    dropout: float = 0.0,
+    kernel_initializer: str = "auto",
+    l2: float = 0.0,
+    name: str = "mlp",
+) -> keras.Model:
+    """Build an uncompiled Keras MLP classifier network.
+
+    The network is ``Input -> [Dense(width, activation) -> BatchNormalization? ->
+    Dropout?] * n_hidden -> Dense(n_classes, softmax)``: batch normalisation and
+    dropout follow every hidden layer, in the order the seed notebook used.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features.
+    n_classes : int
+        Number of output units (classes), at least 2. Binary problems get two
+        softmax units.
+    hidden_layer_sizes : sequence of int, default=(100,)
+        Width of each hidden layer; empty for a multinomial logistic regression.
+    activation : str, default="relu"
+        A key of :data:`ACTIVATIONS` (scikit-learn or Keras name).
+    batch_norm : bool, default=False
+        Add a :class:`keras.layers.BatchNormalization` after each hidden layer.
+    dropout : float, default=0.0
+        Dropout rate in ``[0, 1)`` after each hidden layer; ``0`` adds no layer.
+    kernel_initializer : str, default="auto"
+        ``"auto"`` uses :func:`seed_initializer` for ReLU-family hidden layers and
+        Glorot uniform otherwise (and for the output layer); any other value is a
+        Keras initializer name such as ``"he_normal"``.
+    l2 : float, default=0.0
+        L2 penalty factor on every kernel (not on biases), as
+        :class:`keras.regularizers.L2` takes it.
+    name : str, default="mlp"
+        Name of the model.
+
+    Returns
+    -------
+    keras.Model
+        An uncompiled model mapping ``(batch, n_features)`` inputs to class
+        probabilities.
+
+    Examples
+    --------
+    >>> from skmlp import build_mlp
+    >>> model = build_mlp(784, 10, (256, 64), batch_norm=True, dropout=0.3)
+    >>> model.count_params()
+    219338
+    """
+    if int(n_features) < 1:
+        raise ValueError(f"n_features must be >= 1, got {n_features}.")
+    if int(n_classes) < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}.")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}.")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+    widths = [int(w) for w in hidden_layer_sizes]
+    if any(w < 1 for w in widths):
+        raise ValueError(f"hidden_layer_sizes must all be > 0, got {list(hidden_layer_sizes)}.")
+
+    keras_activation = ACTIVATIONS[activation]
+    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+    layers = [keras.Input(shape=(int(n_features),), name="features")]
+    fan_in = int(n_features)
+    for i, width in enumerate(widths, start=1):
+        layers.append(
+            keras.layers.Dense(
+                width,
+                activation=keras_activation,
+                kernel_initializer=_kernel_initializer(kernel_initializer, activation, fan_in),
+                kernel_regularizer=regularizer,
+                name=f"hidden_{i}",
+            )
+        )
+        if batch_norm:
+            layers.append(keras.layers.BatchNormalization(name=f"batch_norm_{i}"))
+        if dropout > 0:
+            layers.append(keras.layers.Dropout(float(dropout), name=f"dropout_{i}"))
+        fan_in = width
+    out_init = "glorot_uniform" if kernel_initializer == "auto" else kernel_initializer
+    layers.append(
+        keras.layers.Dense(
+            int(n_classes),
+            activation="softmax",
+            kernel_initializer=keras.initializers.get(out_init),
+            kernel_regularizer=regularizer,
+            name="output",
+        )
+    )
+    return keras.Sequential(layers, name=name)

@@ -1,0 +1,28 @@
+"""Shared test set-up: a quiet TensorFlow and small fixed data sets."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+
+@pytest.fixture(scope="session")
+def digits_split():
+    """scikit-learn's digits scaled to [0, 1], split 70/30 stratified."""
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    """200 rows of 3 well-separated classes in 5 features."""
+    rng = np.random.RandomState(0)
+    centers = rng.normal(scale=4.0, size=(3, 5))
+    y = np.repeat(np.arange(3), 70)[:200]
+    X = centers[y] + rng.normal(size=(200, 5))
+    return X.astype(np.float32), y

@@ -1,0 +1,92 @@
+"""build_mlp: the network, without any training."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from skmlp import build_mlp
+from skmlp._model import seed_initializer
+
+# The seed notebook's six architectures and the parameter counts its
+# model.summary() printed.
+SEED_PARAMS = [
+    ((256, 64), False, 0.0, 218_058),
+    ((256, 64), True, 0.3, 219_338),
+    ((1024, 512, 256), False, 0.0, 1_462_538),
+    ((1024, 512, 256), True, 0.5, 1_469_706),
+    ((2048, 1024, 256, 128, 64), False, 0.0, 4_010_058),
+    ((2048, 1024, 256, 128, 64), True, 0.5, 4_024_138),
+]
+
+
+@pytest.mark.parametrize("widths, bn, rate, n_params", SEED_PARAMS)
+def test_seed_parameter_counts(widths, bn, rate, n_params):
+    model = build_mlp(784, 10, widths, batch_norm=bn, dropout=rate)
+    assert model.count_params() == n_params
+
+
+def test_layer_order_follows_the_seed():
+    model = build_mlp(20, 3, (8, 4), batch_norm=True, dropout=0.25)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == [
+        "Dense", "BatchNormalization", "Dropout",
+        "Dense", "BatchNormalization", "Dropout",
+        "Dense",
+    ]  # fmt: skip
+    assert model.layers[-1].activation.__name__ == "softmax"
+    assert model.layers[2].rate == 0.25
+    assert model.output_shape == (None, 3)
+
+
+def test_no_optional_layers_by_default():
+    model = build_mlp(5, 2, (7,))
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense"]
+
+
+def test_seed_initializer_stddev():
+    # the seed's formula: sqrt(2 / (fan_in + 1)); 0.088 for a 256-wide input
+    assert seed_initializer(256).stddev == pytest.approx(math.sqrt(2 / 257))
+    model = build_mlp(784, 10, (1024, 512))
+    init = model.layers[1].kernel_initializer
+    assert isinstance(init, keras.initializers.RandomNormal)
+    assert init.stddev == pytest.approx(math.sqrt(2 / 1025))
+    # the empirical spread of the drawn weights matches
+    kernel = keras.ops.convert_to_numpy(model.layers[0].kernel)
+    assert np.std(kernel) == pytest.approx(math.sqrt(2 / 785), rel=0.02)
+
+
+def test_non_relu_and_named_initializers():
+    tanh = build_mlp(10, 3, (6,), activation="tanh")
+    assert isinstance(tanh.layers[0].kernel_initializer, keras.initializers.GlorotUniform)
+    named = build_mlp(10, 3, (6,), kernel_initializer="he_uniform")
+    assert isinstance(named.layers[0].kernel_initializer, keras.initializers.HeUniform)
+
+
+def test_l2_applies_to_kernels_only():
+    model = build_mlp(4, 2, (3,), l2=0.5)
+    assert model.layers[0].kernel_regularizer is not None
+    assert model.layers[0].bias_regularizer is None
+
+
+def test_forward_pass_gives_probabilities():
+    model = build_mlp(6, 4, (5, 5), batch_norm=True, dropout=0.5)
+    out = keras.ops.convert_to_numpy(model(np.ones((3, 6), dtype="float32"), training=False))
+    assert out.shape == (3, 4)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_classes=1), "n_classes"),
+        (dict(hidden_layer_sizes=(4, 0)), "hidden_layer_sizes"),
+        (dict(dropout=1.0), "dropout"),
+        (dict(activation="softplus2"), "activation"),
+    ],
+)
+def test_build_mlp_rejects_bad_arguments(kwargs, match):
+    args = dict(n_features=4, n_classes=3, hidden_layer_sizes=(4,)) | kwargs
+    with pytest.raises(ValueError, match=match):
+        build_mlp(**args)
