@@ -1,0 +1,186 @@
+"""Seconds per epoch: skmlp's MLPClassifier against the same network in raw Keras.
+
+Both sides train the same architecture on the same data with the same batch size,
+optimizer and backend, in the same process, alternating A/B/A/B so that machine
+noise hits both. Each timing is a whole ``fit`` (model building and compilation
+included) divided by the number of epochs, so the ratio charges the wrapper for
+everything it adds: validation, label encoding, seeding, callbacks, attributes.
+
+Data: MNIST-shaped (784 features, 10 classes). By default random pixels, since
+the time of an epoch does not depend on pixel values; ``--mnist DIR`` uses the
+real training images from an IDX folder.
+
+Usage::
+
+    python benchmarks/bench_wrapper_overhead.py                 # (256, 64), 20k rows
+    python benchmarks/bench_wrapper_overhead.py --archs all --rows 60000
+
+Prints a table and writes ``benchmarks/results/wrapper_overhead_<backend>.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import sklearn
+
+import skmlp
+from skmlp import MLPClassifier
+
+ARCHS = {
+    "256-64": ((256, 64), False, 0.0),
+    "256-64+bn+do": ((256, 64), True, 0.3),
+    "1024-512-256": ((1024, 512, 256), False, 0.0),
+    "1024-512-256+bn+do": ((1024, 512, 256), True, 0.5),
+    "2048-1024-256-128-64": ((2048, 1024, 256, 128, 64), False, 0.0),
+    "2048-1024-256-128-64+bn+do": ((2048, 1024, 256, 128, 64), True, 0.5),
+}
+RESULTS = Path(__file__).parent / "results"
+
+
+def load_data(rows: int, mnist_dir: str | None):
+    if mnist_dir:
+        folder = Path(mnist_dir)
+        images = next(folder.glob("train-images*idx3-ubyte*"))
+        labels = next(folder.glob("train-labels*idx1-ubyte*"))
+        opener = gzip.open if images.suffix == ".gz" else open
+        with opener(images, "rb") as f:
+            X = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 784)
+        with opener(labels, "rb") as f:
+            y = np.frombuffer(f.read(), dtype=np.uint8, offset=8)
+        return (X[:rows] / 255.0).astype(np.float32), y[:rows].astype(np.int64)
+    rng = np.random.default_rng(0)
+    X = rng.random((rows, 784), dtype=np.float32)
+    y = rng.integers(0, 10, size=rows)
+    return X, y
+
+
+def raw_keras_fit(X, y, widths, batch_norm, dropout, epochs, batch_size):
+    """The same network and training written directly against Keras."""
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input(shape=(X.shape[1],))]
+    for w in widths:
+        layers.append(keras.layers.Dense(w, activation="relu"))
+        if batch_norm:
+            layers.append(keras.layers.BatchNormalization())
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(10, activation="softmax"))
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3, epsilon=1e-8),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(X, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0)
+
+
+def skmlp_fit(X, y, widths, batch_norm, dropout, epochs, batch_size):
+    clf = MLPClassifier(
+        widths,
+        batch_norm=batch_norm,
+        dropout=dropout,
+        alpha=0.0,  # raw Keras has no penalty
+        batch_size=batch_size,
+        max_iter=epochs,
+        n_iter_no_change=epochs,  # run every epoch, as raw Keras does
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert clf.n_iter_ == epochs
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archs", default="256-64", help="comma-separated names, or 'all'")
+    parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--mnist", default=None, help="IDX folder with MNIST's training files")
+    args = parser.parse_args(argv)
+
+    names = list(ARCHS) if args.archs == "all" else args.archs.split(",")
+    X, y = load_data(args.rows, args.mnist)
+    # one warm-up fit each, so that one-off start-up costs hit neither side
+    raw_keras_fit(X[:1000], y[:1000], (8,), False, 0.0, 1, args.batch_size)
+    skmlp_fit(X[:1000], y[:1000], (8,), False, 0.0, 1, args.batch_size)
+
+    rows = []
+    for name in names:
+        widths, bn, rate = ARCHS[name]
+        times = {"keras": [], "skmlp": []}
+        for _ in range(args.repeats):
+            for side, fn in (("keras", raw_keras_fit), ("skmlp", skmlp_fit)):
+                t0 = time.perf_counter()
+                fn(X, y, widths, bn, rate, args.epochs, args.batch_size)
+                times[side].append((time.perf_counter() - t0) / args.epochs)
+        k, s = statistics.median(times["keras"]), statistics.median(times["skmlp"])
+        rows.append(
+            {
+                "architecture": name,
+                "keras_s_per_epoch": round(k, 4),
+                "skmlp_s_per_epoch": round(s, 4),
+                "ratio_skmlp_over_keras": round(s / k, 3),
+                "keras_runs": [round(t, 4) for t in times["keras"]],
+                "skmlp_runs": [round(t, 4) for t in times["skmlp"]],
+            }
+        )
+        print(f"  {name}: keras {k:.3f} s/epoch, skmlp {s:.3f} s/epoch, ratio {s / k:.3f}")
+
+    header = "| architecture | raw Keras s/epoch | skmlp s/epoch | skmlp / Keras |"
+    lines = [header, "| --- | --- | --- | --- |"]
+    lines += [
+        f"| {r['architecture']} | {r['keras_s_per_epoch']:.3f} | {r['skmlp_s_per_epoch']:.3f} "
+        f"| {r['ratio_skmlp_over_keras']:.3f} |"
+        for r in rows
+    ]
+    table = "\n".join(lines)
+    print()
+    print(table)
+
+    facts = {
+        "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+        "data": "MNIST" if args.mnist else "random MNIST-shaped",
+        "rows": args.rows,
+        "epochs_per_fit": args.epochs,
+        "repeats": args.repeats,
+        "batch_size": args.batch_size,
+        "backend": keras.backend.backend(),
+        "machine": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "versions": {
+            "skmlp": skmlp.__version__,
+            "keras": keras.__version__,
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
+        "results": rows,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / f"wrapper_overhead_{keras.backend.backend()}"
+    stem.with_suffix(".json").write_text(json.dumps(facts, indent=2) + "\n")
+    summary = {k: v for k, v in facts.items() if k != "results"}
+    md = f"# Wrapper overhead\n\n```\n{json.dumps(summary, indent=2)}\n```\n\n{table}\n"
+    stem.with_suffix(".md").write_text(md)
+    print(f"\nwrote {stem}.json and {stem}.md")
+
+
+if __name__ == "__main__":
+    main()
