@@ -1,0 +1,7 @@
+"""``python -m skmlp``: the same as the ``skmlp`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

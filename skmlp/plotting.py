@@ -1,0 +1,130 @@
+"""Plots of an experiment: loss curves, weight distributions, CV accuracy.
+
+Functions return a :class:`matplotlib.figure.Figure` built without pyplot, so
+they work on machines without a display and never touch global plotting state.
+matplotlib is imported only when a function is called (``pip install skmlp[plot]``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["plot_cv_scores", "plot_loss_curves", "plot_weight_distributions"]
+
+
+def _figure(**kwargs):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError("plotting needs matplotlib: pip install 'skmlp[plot]'") from exc
+    return Figure(**kwargs)
+
+
+def plot_loss_curves(histories: dict, *, ncols: int = 3):
+    """Training and validation loss per epoch, one panel per model.
+
+    Parameters
+    ----------
+    histories : dict of str to dict
+        Model name to a ``history_`` dict (``"loss"``, optionally ``"val_loss"``).
+    ncols : int, default=3
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    n = max(len(histories), 1)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig = _figure(figsize=(4.2 * ncols, 3.2 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax, (name, hist) in zip(axes, histories.items(), strict=False):
+        epochs = np.arange(1, len(hist.get("loss", [])) + 1)
+        ax.plot(epochs, hist.get("loss", []), "b-", label="training loss")
+        if hist.get("val_loss"):
+            ax.plot(epochs, hist["val_loss"], "r-", label="validation loss")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("cross-entropy loss")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    for ax in axes[len(histories) :]:
+        ax.set_visible(False)
+    fig.suptitle("Training vs validation loss (validation split from the training data)")
+    return fig
+
+
+def plot_weight_distributions(model, *, title: str = "Trained weight distributions"):
+    """Violin plot of each Dense layer's trained weights, the seed's sanity check.
+
+    Parameters
+    ----------
+    model : MLPClassifier or Pipeline ending in one
+        A fitted model (its ``coefs_`` are drawn).
+    title : str, default="Trained weight distributions"
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    est = model[-1] if hasattr(model, "steps") else model
+    coefs = est.coefs_
+    labels = [f"hidden {i + 1}" for i in range(len(coefs) - 1)] + ["output"]
+    fig = _figure(figsize=(max(5.0, 1.6 * len(coefs)), 3.8), layout="constrained")
+    ax = fig.subplots()
+    parts = ax.violinplot([c.ravel() for c in coefs], showmedians=True)
+    colors = ["tab:blue", "tab:red", "tab:green", "tab:olive", "tab:purple", "tab:cyan"]
+    for body, color in zip(parts["bodies"], colors * len(coefs), strict=False):
+        body.set_facecolor(color)
+        body.set_alpha(0.6)
+    ax.set_xticks(np.arange(1, len(coefs) + 1), labels)
+    ax.set_xlabel("layer (input to output)")
+    ax.set_ylabel("weight value")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title)
+    return fig
+
+
+def plot_cv_scores(results):
+    """Cross-validated accuracy per architecture with ±1 std error bars.
+
+    Test accuracy is drawn beside it for reference; selection used CV only.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``ExperimentResult.results``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    fig = _figure(figsize=(max(6.0, 1.3 * len(results)), 4.0), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(results))
+    ax.errorbar(
+        x - 0.1,
+        100 * results["cv_accuracy_mean"],
+        yerr=100 * results["cv_accuracy_std"],
+        fmt="o",
+        capsize=5,
+        label="CV accuracy (mean ± std)",
+    )
+    ax.plot(x + 0.1, 100 * results["test_accuracy"], "s", color="tab:red", label="test accuracy")
+    if "best" in results:
+        best = int(np.flatnonzero(results["best"].to_numpy())[0])
+        ax.axvspan(best - 0.4, best + 0.4, color="gold", alpha=0.25, label="chosen by CV")
+    ax.set_xticks(x, results["architecture"], rotation=20)
+    ax.set_xlabel("architecture")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("Cross-validated accuracy per architecture")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    return fig

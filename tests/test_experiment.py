@@ -1,0 +1,205 @@
+"""The experiment end to end on digits: search, refits, artefacts, resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from skmlp import MLPClassifier
+from skmlp.architectures import SEED_ARCHITECTURES, get_architecture, param_grid
+from skmlp.datasets import load_digits
+from skmlp.experiment import (
+    ExperimentConfig,
+    check_output_dir,
+    make_pipeline,
+    make_search,
+    run_experiment,
+)
+
+QUICK = dict(dataset="digits", architectures=["mlp2", "mlp3"], cv=3, epochs=3)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    result = run_experiment(ExperimentConfig(**QUICK), out=out, verbose=False)
+    return result, out
+
+
+def test_param_grid_is_exactly_the_six_architectures():
+    grid = param_grid()
+    search = GridSearchCV(make_pipeline(), grid)
+    from sklearn.model_selection import ParameterGrid
+
+    candidates = list(ParameterGrid(search.param_grid))
+    assert len(candidates) == 6
+    assert {tuple(c["mlp__hidden_layer_sizes"]) for c in candidates} == {
+        a.hidden_layer_sizes for a in SEED_ARCHITECTURES
+    }
+    assert candidates[3] == {
+        "mlp__hidden_layer_sizes": (1024, 512, 256), "mlp__batch_norm": True, "mlp__dropout": 0.5,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="Unknown architecture"):
+        get_architecture("mlp9")
+
+
+def test_pipeline_takes_raw_pixels_with_seed_settings():
+    pipe = make_pipeline(16)
+    mlp = pipe.named_steps["mlp"]
+    assert isinstance(mlp, MLPClassifier)
+    assert (mlp.batch_size, mlp.max_iter, mlp.alpha, mlp.solver) == (100, 20, 0.0, "adam")
+    assert pipe.named_steps["scale"].pixel_max == 16
+    X = np.array([[0, 8, 16]], dtype=np.uint8)
+    np.testing.assert_allclose(pipe[:-1].fit_transform(X), [[0, 0.5, 1]])
+
+
+def test_artefacts(finished):
+    _result, out = finished
+    for name in ["results.csv", "results.md", "cv_results.csv", "run.json", "best_model.joblib"]:
+        assert (out / name).is_file(), name
+    for name in ["loss_curves.png", "cv_accuracy.png", "weights_mlp2.png", "weights_mlp3.png"]:
+        assert (out / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = pd.read_csv(out / "results.csv")
+    expected = {
+        "architecture", "hidden_layer_sizes", "batch_norm", "dropout", "n_params",
+        "cv_accuracy_mean", "cv_accuracy_std", "cv_log_loss_mean", "train_loss",
+        "train_accuracy", "test_loss", "test_accuracy", "refit_time_s", "best",
+    }  # fmt: skip
+    assert expected <= set(results.columns)
+    assert list(results["architecture"]) == ["mlp2", "mlp3"]
+    assert results["n_params"].tolist() == [64 * 256 + 256 + 256 * 64 + 64 + 650,
+                                            64 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 256
+                                            + 256 + 2570]  # fmt: skip
+    assert results["test_accuracy"].between(0.5, 1).all()
+    cv = pd.read_csv(out / "cv_results.csv")
+    assert {"split0_test_accuracy", "split2_test_accuracy", "mean_test_neg_log_loss"} <= set(
+        cv.columns
+    )
+    assert len(list((out / "fits").glob("*.json"))) == 6
+    record = json.loads((out / "run.json").read_text())
+    assert record["complete"] and record["dataset"]["name"] == "digits"
+    assert record["dataset"]["sha256"] == load_digits().sha256
+    assert record["keras_backend"] in {"tensorflow", "jax", "torch"}
+    assert {"skmlp", "keras", "scikit-learn"} <= set(record["versions"])
+    assert record["timings"]["total_s"] > 0
+    md = (out / "results.md").read_text()
+    assert "| mlp2" in md and "best by CV" in md
+
+
+def test_best_is_chosen_by_cv_not_test(finished):
+    result, _out = finished
+    res = result.results
+    best = res.loc[res["best"]].iloc[0]
+    assert best["cv_accuracy_mean"] == res["cv_accuracy_mean"].max()
+    assert result.best_architecture == best["architecture"]
+    # the CV means are the folds' mean, from the training set only
+    cv = result.cv_results
+    folds = cv[[f"split{i}_test_accuracy" for i in range(3)]].to_numpy()
+    np.testing.assert_allclose(folds.mean(axis=1), res["cv_accuracy_mean"])
+
+
+def test_saved_best_model_predicts_raw_pixels(finished):
+    result, out = finished
+    digits = load_digits()
+    model = joblib.load(out / "best_model.joblib")
+    np.testing.assert_array_equal(
+        model.predict_proba(digits.X_test), result.best_model.predict_proba(digits.X_test)
+    )
+    assert model.score(digits.X_test, digits.y_test) == pytest.approx(
+        result.results.loc[result.results["best"], "test_accuracy"].iloc[0]
+    )
+
+
+def test_resumable_search_equals_plain_grid_search(finished):
+    # the stored CV scores are exactly what a plain GridSearchCV computes
+    result, _ = finished
+    digits = load_digits()
+    pipe = make_pipeline(16, max_iter=3, random_state=0)
+    archs = [get_architecture(n) for n in QUICK["architectures"]]
+    plain = make_search(pipe, archs, cv=3, random_state=0).fit(digits.X_train, digits.y_train)
+    np.testing.assert_allclose(
+        plain.cv_results_["mean_test_accuracy"], result.results["cv_accuracy_mean"]
+    )
+
+
+def test_finished_run_is_reused_without_fitting(finished, monkeypatch):
+    result, out = finished
+    monkeypatch.setattr(MLPClassifier, "fit", lambda *a, **k: pytest.fail("refitted"))
+    start = time.perf_counter()
+    again = run_experiment(ExperimentConfig(**QUICK), out=out, verbose=False)
+    assert time.perf_counter() - start < 2.0
+    pd.testing.assert_frame_equal(again.results, pd.read_csv(out / "results.csv"))
+    assert again.best_architecture == result.best_architecture
+
+
+def test_other_settings_in_same_folder_are_refused(finished):
+    _, out = finished
+    with pytest.raises(ValueError, match="holds a run with other settings"):
+        run_experiment(ExperimentConfig(**(QUICK | {"epochs": 4})), out=out, verbose=False)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(dataset="cifar"), "unknown dataset"),
+        (dict(architectures=["mlp2", "nope"]), "Unknown architecture"),
+        (dict(cv=1), "cv must be"),
+        (dict(epochs=0), "epochs must be"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+        (dict(n_train=5), "n_train"),
+    ],
+)
+def test_bad_config_is_refused_before_work(change, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        run_experiment(ExperimentConfig(**(QUICK | change)), out=tmp_path / "o", verbose=False)
+    assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_output(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError, match="not writable"):
+        check_output_dir(blocker / "sub")
+
+
+def test_resume_after_kill(tmp_path, monkeypatch):
+    """Kill a run part-way; the re-run recomputes nothing that had finished."""
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "skmlp", "run", "--dataset", "digits", "--epochs", "3",
+            "--architectures", "mlp2,mlp3", "--out", str(out), "--no-plots"]  # fmt: skip
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fits = out / "fits"
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list(fits.glob("*.json"))) < 2:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.read_bytes() for p in fits.glob("*.json")}
+    assert 2 <= len(done) < 6, "the run should have been killed part-way"
+    assert not (out / "results.csv").exists()
+
+    fitted = []
+    original = MLPClassifier.fit
+
+    def counting_fit(self, *args, **kwargs):
+        fitted.append(self.get_params()["hidden_layer_sizes"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MLPClassifier, "fit", counting_fit)
+    result = run_experiment(ExperimentConfig(**QUICK), out=out, verbose=False, plots=False)
+    # 6 CV fits less the finished ones, plus the 2 refits
+    assert len(fitted) == 6 - len(done) + 2
+    for name, content in done.items():
+        assert (fits / name).read_bytes() == content  # kept as they were
+    assert len(list(fits.glob("*.json"))) == 6
+    assert not list(out.rglob(".*.part"))
+    assert len(result.results) == 2
