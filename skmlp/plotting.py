@@ -2,7 +2,7 @@
 
 Functions return a :class:`matplotlib.figure.Figure` built without pyplot, so
 they work on machines without a display and never touch global plotting state.
-matplotlib is imported only when a function is called (``pip install skmlp[plot]``).
+matplotlib is imported only when a function is called.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def _figure(**kwargs):
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError("plotting needs matplotlib: pip install 'skmlp[plot]'") from exc
+        raise ImportError("plotting needs matplotlib: pip install matplotlib") from exc
     return Figure(**kwargs)
 
 
@@ -37,6 +37,8 @@ def plot_loss_curves(histories: dict, *, ncols: int = 3):
     matplotlib.figure.Figure
         The figure.
     """
+    from matplotlib.ticker import MaxNLocator
+
     n = max(len(histories), 1)
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
@@ -48,6 +50,7 @@ def plot_loss_curves(histories: dict, *, ncols: int = 3):
         if hist.get("val_loss"):
             ax.plot(epochs, hist["val_loss"], "r-", label="validation loss")
         ax.set_title(name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("cross-entropy loss")
         ax.grid(alpha=0.3)
