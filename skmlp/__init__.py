@@ -16,9 +16,10 @@ _LAZY = {
     "MLPClassifier": "skmlp._classifier",
     "KerasMLPClassifier": "skmlp._classifier",
     "build_mlp": "skmlp._model",
+    "PixelScaler": "skmlp._preprocessing",
 }
 
-__all__ = ["KerasMLPClassifier", "MLPClassifier", "__version__", "build_mlp"]
+__all__ = ["KerasMLPClassifier", "MLPClassifier", "PixelScaler", "__version__", "build_mlp"]
 
 
 def __getattr__(name):

@@ -99,9 +99,9 @@ def param_grid(
     ----------
     architectures : iterable of Architecture, default=SEED_ARCHITECTURES
         The architectures.
-    prefix : str, default="mlp__"
+    prefix : str, default="mlp\\_\\_"
         Prefix of the parameter names: the MLP step's name in the pipeline and
-        two underscores; ``""`` for a bare MLPClassifier.
+        two underscores (``"mlp__"``); ``""`` for a bare MLPClassifier.
 
     Returns
     -------

@@ -402,6 +402,11 @@ def test_pipeline_grid_search_stratified_parallel(digits_split):
         search.fit(X_train, y_train)
     assert len(search.cv_results_["params"]) == 8
     assert search.n_splits_ == 3
+    # GridSearchCV turns cv=3 into StratifiedKFold because the pipeline is a classifier
+    assert is_classifier(search.estimator)
+    assert isinstance(
+        check_cv(3, y_train, classifier=is_classifier(search.estimator)), StratifiedKFold
+    )
     # stratified: each of the 3 folds' test parts keeps every class
     folds = list(StratifiedKFold(3).split(X_train, y_train))
     assert all(len(np.unique(y_train[test])) == 10 for _, test in folds)
