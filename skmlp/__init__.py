@@ -17,9 +17,21 @@ _LAZY = {
     "KerasMLPClassifier": "skmlp._classifier",
     "build_mlp": "skmlp._model",
     "PixelScaler": "skmlp._preprocessing",
+    "save": "skmlp._persistence",
+    "load": "skmlp._persistence",
+    "ModelFileError": "skmlp._persistence",
 }
 
-__all__ = ["KerasMLPClassifier", "MLPClassifier", "PixelScaler", "__version__", "build_mlp"]
+__all__ = [
+    "KerasMLPClassifier",
+    "MLPClassifier",
+    "ModelFileError",
+    "PixelScaler",
+    "__version__",
+    "build_mlp",
+    "load",
+    "save",
+]
 
 
 def __getattr__(name):

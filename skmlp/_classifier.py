@@ -660,6 +660,31 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
         self.out_activation_ = "softmax"
         self.n_params_ = int(self.model_.count_params())
 
+    # ------------------------------------------------------------- state
+    # Plain-data fitted state, for skmlp's pickle-free model files
+    # (skmlp._persistence); the Keras model is stored separately.
+    _STATE_KEYS = (
+        "n_features_in_", "n_classes_", "n_iter_", "history_", "best_loss_",
+        "best_validation_score_", "_fit_batch_size", "_hidden", "_no_improvement_count",
+    )  # fmt: skip
+
+    def _get_state(self) -> dict:
+        check_is_fitted(self)
+        state = {key: getattr(self, key) for key in self._STATE_KEYS if hasattr(self, key)}
+        state["classes_"] = self.classes_
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = self.feature_names_in_
+        return state
+
+    def _set_state(self, state: dict, model) -> MLPClassifier:
+        for key, value in state.items():
+            setattr(self, key, value)
+        self._hidden = tuple(int(w) for w in self._hidden)
+        self.model_ = model
+        self._initialize_callbacks()
+        self._set_fitted_attributes()
+        return self
+
     # ------------------------------------------------------------ prediction
     def _forward(self, X):
         if X.shape[0] <= _DIRECT_PREDICT_ROWS:
