@@ -74,11 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     pred = sub.add_parser(
         "predict",
         help="predict classes with a saved model",
-        description="Apply a model saved by 'skmlp run' (best_model.joblib) to images in an "
-        "IDX file (.gz or raw), a .npy array or a .csv of pixel rows. Only load model "
-        "files you trust: joblib files can run code when loaded.",
+        description="Apply a model saved by 'skmlp run' (best_model.skmlp or "
+        "best_model.joblib) to images in an IDX file (.gz or raw), a .npy array or a .csv of "
+        "pixel rows. .skmlp files are safe to load from anyone; joblib files can run code "
+        "when loaded, so only load those you trust.",
     )
-    pred.add_argument("model", help="a .joblib model file")
+    pred.add_argument("model", help="a model file: .skmlp (safe) or .joblib (trusted only)")
     pred.add_argument("input", help="IDX, .npy or .csv file of raw pixels, one image per row")
     pred.add_argument("--proba", action="store_true", help="print class probabilities too")
     pred.add_argument("--output", help="write predictions to this .csv instead of stdout")
@@ -149,8 +150,10 @@ def _cmd_predict(args) -> int:
 
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"model file {args.model} does not exist")
+    from ._persistence import is_model_file, load
+
     X = _read_input(args.input)
-    model = joblib.load(args.model)
+    model = load(args.model) if is_model_file(args.model) else joblib.load(args.model)
     if not hasattr(model, "predict_proba"):
         raise ValueError(f"{args.model} does not hold a classifier")
     proba = model.predict_proba(X)

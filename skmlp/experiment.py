@@ -15,8 +15,9 @@ cross-validated accuracy (never by test score) and saves everything to a folder:
 ``run.json``
     What ran: dataset and checksum, configuration, versions, Keras backend, seeds,
     timings, command line.
-``best_model.joblib``
-    The chosen pipeline, which takes raw pixels.
+``best_model.joblib``, ``best_model.skmlp``
+    The chosen pipeline, which takes raw pixels: as joblib, and in skmlp's
+    pickle-free format (:func:`skmlp.save`), safe to share.
 ``plots/``
     Loss curves, weight distributions, CV accuracy with error bars (PNG).
 
@@ -669,6 +670,9 @@ def run_experiment(
 
     # 3. artefacts, each written atomically
     atomic_write(out / "best_model.joblib", lambda tmp: joblib.dump(best_model, tmp))
+    from ._persistence import save
+
+    save(best_model, out / "best_model.skmlp")  # the same model, safe to share
     atomic_write_text(out / "results.csv", results.to_csv(index=False))
     atomic_write_text(out / "results.md", _markdown_table(results, config.dataset))
     atomic_write_text(out / "cv_results.csv", cv_results.to_csv(index=False))

@@ -71,6 +71,10 @@ def test_run_and_predict(tmp_path, capsys):
         assert main(["predict", str(model), str(tmp_path / name)]) == 0
         table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
         np.testing.assert_array_equal(table["prediction"], expected)
+    # the pickle-free copy predicts the same
+    assert main(["predict", str(out / "best_model.skmlp"), str(tmp_path / "x.npy")]) == 0
+    table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    np.testing.assert_array_equal(table["prediction"], expected)
 
     assert main(["predict", str(model), str(tmp_path / "x.npy"), "--proba",
                  "--output", str(tmp_path / "p.csv")]) == 0  # fmt: skip

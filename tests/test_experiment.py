@@ -63,7 +63,9 @@ def test_pipeline_takes_raw_pixels_with_seed_settings():
 
 def test_artefacts(finished):
     _result, out = finished
-    for name in ["results.csv", "results.md", "cv_results.csv", "run.json", "best_model.joblib"]:
+    names = ["results.csv", "results.md", "cv_results.csv", "run.json", "best_model.joblib",
+             "best_model.skmlp"]  # fmt: skip
+    for name in names:
         assert (out / name).is_file(), name
     for name in ["loss_curves.png", "cv_accuracy.png", "weights_mlp2.png", "weights_mlp3.png"]:
         assert (out / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -112,6 +114,12 @@ def test_saved_best_model_predicts_raw_pixels(finished):
     model = joblib.load(out / "best_model.joblib")
     np.testing.assert_array_equal(
         model.predict_proba(digits.X_test), result.best_model.predict_proba(digits.X_test)
+    )
+    import skmlp
+
+    safe = skmlp.load(out / "best_model.skmlp")
+    np.testing.assert_array_equal(
+        safe.predict_proba(digits.X_test), model.predict_proba(digits.X_test)
     )
     assert model.score(digits.X_test, digits.y_test) == pytest.approx(
         result.results.loc[result.results["best"], "test_accuracy"].iloc[0]
