@@ -8,6 +8,7 @@ notebook reported (chosen on the test set, so an optimistic reference).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
@@ -49,6 +50,32 @@ class Architecture:
             "batch_norm": self.batch_norm,
             "dropout": self.dropout,
         }
+
+    def n_params(self, n_features: int = 784, n_classes: int = 10) -> int:
+        """Parameter count of this network (what :func:`skmlp.build_mlp` builds).
+
+        Parameters
+        ----------
+        n_features : int, default=784
+            Number of inputs.
+        n_classes : int, default=10
+            Number of output units.
+
+        Returns
+        -------
+        int
+            Weights and biases of every Dense layer, plus 4 per unit of each batch
+            normalisation layer (scale, offset, moving mean and variance).
+
+        Examples
+        --------
+        >>> from skmlp.architectures import get_architecture
+        >>> get_architecture("mlp2-bn-do").n_params()
+        219338
+        """
+        widths = [n_features, *self.hidden_layer_sizes, n_classes]
+        dense = sum((a + 1) * b for a, b in itertools.pairwise(widths))
+        return dense + (4 * sum(self.hidden_layer_sizes) if self.batch_norm else 0)
 
     def as_dict(self) -> dict:
         """All fields as a plain dict (for JSON and DataFrames)."""

@@ -294,6 +294,7 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
         "n_iter": int(mlp.n_iter_),
         "history": mlp.history_,
         "n_test": len(y),
+        "n_params": int(mlp.n_params_),
     }
     atomic_write_json(Path(estimator.store) / f"{estimator.key_}.json", record)
     if estimator.progress:
@@ -302,14 +303,20 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
 
 
 def _report_progress(store, progress: dict) -> None:
-    done = len(list(Path(store).glob("*.json")))
-    new = done - progress["cached"]
+    """Print fits done, time elapsed and an estimate of the time left.
+
+    The estimate weighs each fit by its parameter count, which is what its time
+    scales with, so small early architectures do not make it optimistic.
+    """
+    records = [json.loads(p.read_text()) for p in Path(store).glob("*.json")]
+    done_cost = sum(r.get("n_params", 1) for r in records)
+    new_cost = done_cost - progress["cached_cost"]
     elapsed = time.time() - progress["started"]
-    remaining = progress["total"] - done
-    eta = elapsed / new * remaining if new > 0 else float("nan")
+    left = progress["total_cost"] - done_cost
+    eta = f"~{elapsed / new_cost * left:.0f}s" if new_cost > 0 else "unknown"
     print(
-        f"  CV fit {done}/{progress['total']} done, {elapsed:.0f}s elapsed, "
-        f"~{eta:.0f}s to go for the CV",
+        f"  CV fit {len(records)}/{progress['total']} done, {elapsed:.0f}s elapsed, "
+        f"{eta} left for the CV",
         flush=True,
     )
 
@@ -620,9 +627,17 @@ def run_experiment(
     store = out / "fits"
     store.mkdir(exist_ok=True)
     total = len(config.architectures) * config.cv
-    cached = len(list(store.glob("*.json")))
+    cached = [json.loads(p.read_text()) for p in store.glob("*.json")]
     if cached:
-        log(f"resuming: {cached} of {total} CV fits already done")
+        log(f"resuming: {len(cached)} of {total} CV fits already done")
+    n_features, n_classes = X_train.shape[1], len(np.unique(y_train))
+    costs = {a.name: a.n_params(n_features, n_classes) for a in config.archs}
+    progress = {
+        "total": total,
+        "total_cost": config.cv * sum(costs.values()),
+        "cached_cost": sum(r.get("n_params", 1) for r in cached),
+        "started": time.time(),
+    }
     search = make_search(
         pipeline,
         config.archs,
@@ -630,7 +645,7 @@ def run_experiment(
         random_state=config.random_state,
         n_jobs=n_jobs,
         store=store,
-        progress={"total": total, "cached": cached, "started": time.time()} if verbose else None,
+        progress=progress if verbose else None,
     )
     cv_start = time.time()
     search.fit(X_train, y_train)
@@ -653,9 +668,11 @@ def run_experiment(
         histories[arch.name] = refit["history"]
         models[arch.name] = model
         done = time.time() - refit_start
-        left = len(config.archs) - i - 1
-        if left:
-            log(f"  elapsed {done:.0f}s, ~{done / (i + 1) * left:.0f}s to go (rough)")
+        done_cost = sum(costs[a.name] for a in config.archs[: i + 1])
+        left_cost = sum(costs.values()) - done_cost
+        if left_cost:
+            log(f"  refits: {i + 1}/{len(config.archs)} done, {done:.0f}s elapsed, "
+                f"~{done / done_cost * left_cost:.0f}s left")  # fmt: skip
 
     results = pd.DataFrame(rows)
     results["rank_cv"] = results["cv_accuracy_mean"].rank(ascending=False, method="min").astype(int)

@@ -51,6 +51,16 @@ def test_param_grid_is_exactly_the_six_architectures():
         get_architecture("mlp9")
 
 
+def test_architecture_parameter_counts_match_the_seed_and_keras():
+    from skmlp import build_mlp
+
+    for arch in SEED_ARCHITECTURES:
+        built = build_mlp(784, 10, arch.hidden_layer_sizes, batch_norm=arch.batch_norm,
+                          dropout=arch.dropout)  # fmt: skip
+        assert arch.n_params() == arch.seed_params == built.count_params()
+    assert get_architecture("mlp2").n_params(64, 10) == 33738
+
+
 def test_pipeline_takes_raw_pixels_with_seed_settings():
     pipe = make_pipeline(16)
     mlp = pipe.named_steps["mlp"]
