@@ -302,18 +302,42 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
     return scores
 
 
-def _report_progress(store, progress: dict) -> None:
-    """Print fits done, time elapsed and an estimate of the time left.
+def _estimate_left(done: list[tuple[float, float]], remaining: list[float]) -> float | None:
+    """Seconds the ``remaining`` fits (their parameter counts) will take.
 
-    The estimate weighs each fit by its parameter count, which is what its time
-    scales with, so small early architectures do not make it optimistic.
+    ``done`` holds (parameter count, seconds) of fits finished in this run. With
+    two or more sizes seen, time is fitted as ``a + b * n_params`` (a fixed cost
+    per fit plus one that grows with the network). With one size seen, only fits
+    of that same size can be estimated; otherwise ``None`` (not known yet).
     """
+    if not remaining:
+        return 0.0
+    if not done:
+        return None
+    p, t = np.array(done, dtype=float).T
+    if len(np.unique(p)) >= 2:
+        b, a = np.polyfit(p, t, 1)
+        a, b = max(a, 0.0), max(b, 0.0)
+        return float(sum(a + b * r for r in remaining))
+    if all(r == p[0] for r in remaining):
+        return float(t.mean() * len(remaining))
+    return None
+
+
+def _report_progress(store, progress: dict) -> None:
+    """Print fits done, time elapsed and an estimate of the time left."""
     records = [json.loads(p.read_text()) for p in Path(store).glob("*.json")]
-    done_cost = sum(r.get("n_params", 1) for r in records)
-    new_cost = done_cost - progress["cached_cost"]
+    new = [r for r in records if r["key"] not in progress["cached_keys"]]
+    remaining = list(progress["fit_params"])
+    for r in records:
+        if r.get("n_params") in remaining:
+            remaining.remove(r["n_params"])
     elapsed = time.time() - progress["started"]
-    left = progress["total_cost"] - done_cost
-    eta = f"~{elapsed / new_cost * left:.0f}s" if new_cost > 0 else "unknown"
+    left = _estimate_left([(r["n_params"], r["fit_time"]) for r in new], remaining)
+    busy = sum(r["fit_time"] for r in new)
+    if left is not None and busy > 0:
+        left *= elapsed / busy  # parallel fits, scoring and overheads
+    eta = f"~{left:.0f}s" if left is not None else "estimate after the next network size,"
     print(
         f"  CV fit {len(records)}/{progress['total']} done, {elapsed:.0f}s elapsed, "
         f"{eta} left for the CV",
@@ -634,8 +658,8 @@ def run_experiment(
     costs = {a.name: a.n_params(n_features, n_classes) for a in config.archs}
     progress = {
         "total": total,
-        "total_cost": config.cv * sum(costs.values()),
-        "cached_cost": sum(r.get("n_params", 1) for r in cached),
+        "fit_params": [costs[a.name] for a in config.archs for _ in range(config.cv)],
+        "cached_keys": {r["key"] for r in cached},
         "started": time.time(),
     }
     search = make_search(
@@ -655,7 +679,7 @@ def run_experiment(
     cv_results["fit_time_recorded"] = _recorded_fit_times(search, store, X_train, y_train)
 
     # 2. refit each architecture on all training data, score once on the test set
-    rows, histories, models = [], {}, {}
+    rows, histories, models, refit_times = [], {}, {}, []
     refit_start = time.time()
     for i, arch in enumerate(config.archs):
         arch_pipe = clone(pipeline).set_params(
@@ -667,12 +691,12 @@ def run_experiment(
         rows.append(_architecture_row(arch, cv_results.iloc[i], refit))
         histories[arch.name] = refit["history"]
         models[arch.name] = model
-        done = time.time() - refit_start
-        done_cost = sum(costs[a.name] for a in config.archs[: i + 1])
-        left_cost = sum(costs.values()) - done_cost
-        if left_cost:
-            log(f"  refits: {i + 1}/{len(config.archs)} done, {done:.0f}s elapsed, "
-                f"~{done / done_cost * left_cost:.0f}s left")  # fmt: skip
+        refit_times.append((costs[arch.name], refit["fit_time"]))
+        left = _estimate_left(refit_times, [costs[a.name] for a in config.archs[i + 1 :]])
+        if i + 1 < len(config.archs):
+            eta = f"~{left:.0f}s" if left is not None else "estimate after the next size,"
+            log(f"  refits: {i + 1}/{len(config.archs)} done, "
+                f"{time.time() - refit_start:.0f}s elapsed, {eta} left")  # fmt: skip
 
     results = pd.DataFrame(rows)
     results["rank_cv"] = results["cv_accuracy_mean"].rank(ascending=False, method="min").astype(int)

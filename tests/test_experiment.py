@@ -221,3 +221,16 @@ def test_resume_after_kill(tmp_path, monkeypatch):
     assert len(list(fits.glob("*.json"))) == 6
     assert not list(out.rglob(".*.part"))
     assert len(result.results) == 2
+
+
+def test_time_left_estimate():
+    from skmlp.experiment import _estimate_left
+
+    # fixed cost 1 s plus 1 s per 1000 parameters, seen at two sizes
+    done = [(1000, 2.0), (1000, 2.0), (3000, 4.0)]
+    assert _estimate_left(done, [5000, 1000]) == pytest.approx(6.0 + 2.0)
+    # one size seen: only more of that size can be estimated
+    assert _estimate_left([(1000, 2.0)], [1000, 1000]) == pytest.approx(4.0)
+    assert _estimate_left([(1000, 2.0)], [1000, 9000]) is None
+    assert _estimate_left([], [1000]) is None
+    assert _estimate_left(done, []) == 0.0
