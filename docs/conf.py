@@ -47,6 +47,8 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"skmlp {release}"
 html_theme_options = {"navigation_with_keys": False}
 html_show_sourcelink = False
+# single-page sections need no left sidebar; it only narrowed their tables
+html_sidebars = {page: [] for page in ("index", "user_guide", "results", "changelog")}
 
 sphinx_gallery_conf = {
     "examples_dirs": str(HERE.parent / "examples"),
