@@ -234,3 +234,17 @@ def test_time_left_estimate():
     assert _estimate_left([(1000, 2.0)], [1000, 9000]) is None
     assert _estimate_left([], [1000]) is None
     assert _estimate_left(done, []) == 0.0
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SKMLP_MNIST_DIR"), reason="SKMLP_MNIST_DIR (real MNIST files) not set"
+)
+def test_full_flow_on_an_mnist_subsample(tmp_path):
+    config = ExperimentConfig(dataset="mnist", architectures=["mlp2", "mlp2-bn-do"], cv=2,
+                              epochs=2, n_train=1000, n_test=300)  # fmt: skip
+    result = run_experiment(config, data_dir=os.environ["SKMLP_MNIST_DIR"], out=tmp_path,
+                            verbose=False, plots=False)  # fmt: skip
+    assert result.record["dataset"]["n_train"] == 1000
+    assert result.record["dataset"]["n_test"] == 300
+    assert result.results["n_params"].tolist() == [218_058, 219_338]
+    assert (result.results["test_accuracy"] > 0.5).all()  # chance is 0.1
