@@ -518,7 +518,10 @@ def _refit(arch, pipeline, data, out: Path, log) -> tuple[dict, Pipeline]:
         if record.get("key") == key:
             log(f"  refit {arch.name}: reusing the stored model")
             return record, joblib.load(model_path)
-    log(f"  refit {arch.name} on {len(y_train)} training rows ...")
+    mlp_params = pipeline[-1].get_params()
+    held = mlp_params["validation_fraction"] if mlp_params["monitor_validation"] else 0
+    note = f" ({held:.0%} of them held out for the validation curve)" if held else ""
+    log(f"  refit {arch.name} on {len(y_train)} training rows{note} ...")
     model = clone(pipeline)
     start = time.perf_counter()
     with warnings.catch_warnings():
