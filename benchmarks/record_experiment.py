@@ -72,7 +72,25 @@ def main(argv=None):
     if args.note:
         lines += ["", args.note]
     (RESULTS / f"experiment_{name}.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"experiment_{name}.rst").write_text(_rst(lines, res, name, args.note))
     print("\n".join(lines))
+
+
+def _rst(md_lines, res, name, note):
+    """The same record as reStructuredText, for the Sphinx results page."""
+    facts = [line for line in md_lines if line.startswith("- ")]
+    facts = [f.replace("`", "``").replace("**", "*") for f in facts]
+    head = ["model", "widths", "BN + dropout", "params", "CV acc % (± std)", "CV log-loss",
+            "train acc %", "test loss", "test acc %", "seed test acc %", "test - seed"]  # fmt: skip
+    out = [*facts, "", ".. list-table::", "   :header-rows: 1", ""]
+    out.append("   * - " + "\n     - ".join(head))
+    for line in md_lines:
+        if line.startswith("| ") and not line.startswith(("| model", "| ---")):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            out.append("   * - " + "\n     - ".join(c or "-" for c in cells))
+    if note:
+        out += ["", note.replace("`", "``")]
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

@@ -38,9 +38,15 @@ search.fit(data.X_train, data.y_train)
 # The cross-validated scores, best first. Selection uses these, from the training
 # set only.
 table = pd.DataFrame(search.cv_results_)[
-    ["param_mlp__hidden_layer_sizes", "param_mlp__batch_norm", "param_mlp__dropout",
-     "mean_test_score", "std_test_score", "rank_test_score"]
-].sort_values("rank_test_score")  # fmt: skip
+    [
+        "param_mlp__hidden_layer_sizes",
+        "param_mlp__batch_norm",
+        "param_mlp__dropout",
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+    ]
+].sort_values("rank_test_score")
 print(table.to_string(index=False))
 
 # %%
@@ -58,8 +64,13 @@ labels = [
     for p in search.cv_results_["params"]
 ]
 fig, ax = plt.subplots(figsize=(9, 3.5))
-ax.errorbar(range(len(labels)), search.cv_results_["mean_test_score"],
-            yerr=search.cv_results_["std_test_score"], fmt="o", capsize=4)  # fmt: skip
+ax.errorbar(
+    range(len(labels)),
+    search.cv_results_["mean_test_score"],
+    yerr=search.cv_results_["std_test_score"],
+    fmt="o",
+    capsize=4,
+)
 ax.set_xticks(range(len(labels)), labels, fontsize=7)
 ax.set_ylabel("CV accuracy")
 ax.set_title("3-fold stratified CV accuracy per grid point")

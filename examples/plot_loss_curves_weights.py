@@ -29,8 +29,10 @@ clf = MLPClassifier(
 )
 clf.fit(X_train, data.y_train)
 test_accuracy = clf.score(X_test, data.y_test)
-print(f"stopped after {clf.n_iter_} epochs; best validation accuracy "
-      f"{clf.best_validation_score_:.3f}; test accuracy {test_accuracy:.3f}")  # fmt: skip
+print(
+    f"stopped after {clf.n_iter_} epochs; best validation accuracy "
+    f"{clf.best_validation_score_:.3f}; test accuracy {test_accuracy:.3f}"
+)
 
 # %%
 # Loss curves

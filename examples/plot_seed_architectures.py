@@ -23,8 +23,10 @@ from skmlp.architectures import SEED_ARCHITECTURES
 from skmlp.experiment import ExperimentConfig, format_results, run_experiment
 
 for arch in SEED_ARCHITECTURES:
-    print(f"{arch.name:11s} {arch.hidden_layer_sizes!s:28s} BN+dropout "
-          f"{arch.dropout if arch.batch_norm else '-'}")  # fmt: skip
+    print(
+        f"{arch.name:11s} {arch.hidden_layer_sizes!s:28s} BN+dropout "
+        f"{arch.dropout if arch.batch_norm else '-'}"
+    )
 
 # %%
 out = tempfile.mkdtemp(prefix="skmlp-gallery-")
