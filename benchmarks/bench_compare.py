@@ -72,6 +72,14 @@ def worker(side, arch_name, rows, epochs, mnist):
     arch = get_architecture(arch_name)
     widths, bn, rate = arch.hidden_layer_sizes, arch.batch_norm, arch.dropout
     X, y, X_pred = _data(rows, mnist)
+    # import every side's libraries before any clock starts, so that no cell pays
+    # for an import (Keras and its backend take seconds)
+    import keras  # noqa: F401
+    import scikeras.wrappers  # noqa: F401
+    import sklearn.neural_network  # noqa: F401
+
+    import skmlp._classifier  # noqa: F401
+
     if side == "sklearn" and (bn or rate):
         print(json.dumps({"side": side, "arch": arch_name, "na": True}))
         return
