@@ -123,7 +123,7 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
     A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the parameters
     and fitted attributes that exist there keep their names and meanings. On top,
     it offers batch normalisation and dropout after every hidden layer, a
-    validation-loss curve, any Keras backend (TensorFlow, JAX, PyTorch) and
+    validation-loss curve, the Keras backends (tested: TensorFlow and JAX) and
     therefore GPUs. The network is built by :func:`skmlp.build_mlp`.
 
     Parameters
