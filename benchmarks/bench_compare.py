@@ -47,20 +47,9 @@ def _data(rows, mnist):
 
 
 def _keras_model(widths, bn, rate):
-    import keras
+    from bench_wrapper_overhead import build_raw_keras  # the same raw network
 
-    layers = [keras.Input(shape=(784,))]
-    for w in widths:
-        layers.append(keras.layers.Dense(w, activation="relu"))
-        if bn:
-            layers.append(keras.layers.BatchNormalization())
-        if rate:
-            layers.append(keras.layers.Dropout(rate))
-    layers.append(keras.layers.Dense(10, activation="softmax"))
-    model = keras.Sequential(layers)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-8),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # fmt: skip
-    return model
+    return build_raw_keras(784, widths, bn, rate)
 
 
 def worker(side, arch_name, rows, epochs, mnist):

@@ -68,10 +68,9 @@ def load_data(rows: int, mnist_dir: str | None):
     return X, y
 
 
-def raw_keras_fit(X, y, widths, batch_norm, dropout, epochs, batch_size):
-    """The same network and training written directly against Keras."""
-    keras.utils.set_random_seed(0)
-    layers = [keras.Input(shape=(X.shape[1],))]
+def build_raw_keras(n_features, widths, batch_norm, dropout):
+    """The same network written directly against Keras, compiled as skmlp compiles it."""
+    layers = [keras.Input(shape=(n_features,))]
     for w in widths:
         layers.append(keras.layers.Dense(w, activation="relu"))
         if batch_norm:
@@ -85,6 +84,13 @@ def raw_keras_fit(X, y, widths, batch_norm, dropout, epochs, batch_size):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    return model
+
+
+def raw_keras_fit(X, y, widths, batch_norm, dropout, epochs, batch_size):
+    """The same network and training written directly against Keras."""
+    keras.utils.set_random_seed(0)
+    model = build_raw_keras(X.shape[1], widths, batch_norm, dropout)
     model.fit(X, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0)
 
 
