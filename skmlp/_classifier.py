@@ -283,7 +283,6 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
     # ``_keras_build_fn`` and seeds through Keras itself, so they stay fixed.
     model = None
     build_fn = None
-    loss = "sparse_categorical_crossentropy"
     _random_state = None
 
     # scikeras replaces scikit-learn's signature-based parameter discovery and

@@ -189,7 +189,8 @@ def _keras_bytes(model) -> bytes:
         return Path(path).read_bytes()
 
 
-def _versions() -> dict:
+def library_versions() -> dict:
+    """Versions of skmlp and the libraries a fitted model depends on."""
     import keras
     import sklearn
 
@@ -200,8 +201,13 @@ def _versions() -> dict:
         "keras": keras.__version__,
         "scikit-learn": sklearn.__version__,
         "numpy": np.__version__,
-        "keras_backend": keras.backend.backend(),
     }
+
+
+def _versions() -> dict:
+    import keras
+
+    return library_versions() | {"keras_backend": keras.backend.backend()}
 
 
 # --------------------------------------------------------------------- save

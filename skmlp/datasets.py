@@ -256,15 +256,16 @@ def _find_files(folder: Path) -> dict[str, Path] | None:
     return found
 
 
-def _search_dirs(ds: _Dataset, data_dir) -> list[tuple[str, Path]]:
+def _search_dirs(ds: _Dataset, data_dir) -> list[Path]:
+    """The folders to look in, in lookup order."""
     if data_dir is not None:
         base = Path(data_dir).expanduser()
-        return [("data_dir", base), ("data_dir", base / ds.name)]
+        return [base, base / ds.name]
     dirs = []
     if os.environ.get(ENV_VAR):
-        dirs.append((ENV_VAR, Path(os.environ[ENV_VAR]).expanduser() / ds.name))
-    dirs.append(("cache", data_home() / ds.name))
-    dirs += [("system", Path(d)) for d in ds.system_dirs]
+        dirs.append(Path(os.environ[ENV_VAR]).expanduser() / ds.name)
+    dirs.append(data_home() / ds.name)
+    dirs += [Path(d) for d in ds.system_dirs]
     return dirs
 
 
@@ -320,7 +321,7 @@ def _sha256_ok(path: Path, expected: str) -> bool:
 
 def _locate(ds: _Dataset, data_dir, download: bool, timeout: float) -> dict[str, Path]:
     looked = []
-    for _, folder in _search_dirs(ds, data_dir):
+    for folder in _search_dirs(ds, data_dir):
         looked.append(folder)
         files = _find_files(folder)
         if files is not None:

@@ -416,18 +416,10 @@ def _subsample(X, y, n, seed):
 
 def _versions() -> dict:
     import keras
-    import sklearn
 
-    from . import __version__
+    from ._persistence import library_versions
 
-    out = {
-        "skmlp": __version__,
-        "keras": keras.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "python": platform.python_version(),
-    }
+    out = library_versions() | {"pandas": pd.__version__, "python": platform.python_version()}
     try:
         from importlib.metadata import version
 
