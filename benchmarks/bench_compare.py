@@ -1,15 +1,24 @@
 """skmlp against raw Keras, scikeras and scikit-learn: epoch time, memory, prediction.
 
 Every cell is measured in its own subprocess (so peak memory is that fit's own),
-on the same data, batch size 100 and Adam, and the table gives each as a ratio to
-skmlp from the same run. Seconds per epoch are a whole ``fit`` of ``--epochs``
-epochs (building and compiling included) divided by the epochs; prediction is
-``predict_proba`` on 10,000 rows and the median of 50 single-row calls.
+on the same data, batch size 100 and Adam, and the tables give each as a ratio
+to skmlp from the same run. Seconds per epoch are the median of the steady
+epochs (every epoch after the first, which pays for compilation), timed by a
+callback (Keras sides) or around ``partial_fit`` (scikit-learn). The FLOP floor
+is 6 x multiply-adds x rows at the float32 matmul rate measured at the start of
+the run. Prediction is ``predict_proba`` on 10,000 rows and the median of 50
+single-row calls; for skmlp also Keras' ``Model.predict`` at several batch sizes.
+
+Sides: ``skmlp``; ``keras``, the same network and compile settings as skmlp
+(on TensorFlow that includes ``steps_per_execution=32``) trained by
+``Model.fit``; ``keras-default``, Keras' default compile (TensorFlow only, where
+it differs); scikeras' ``KerasClassifier``; scikit-learn's ``MLPClassifier``
+(only where it has the architecture: no batch norm or dropout).
 
 Usage::
 
-    python benchmarks/bench_compare.py --mnist DIR --archs mlp2,mlp3 --rows 20000
-    KERAS_BACKEND=jax python benchmarks/bench_compare.py --archs all
+    python benchmarks/bench_compare.py --mnist DIR --archs all --rows 60000
+    KERAS_BACKEND=jax python benchmarks/bench_compare.py --mnist DIR --archs all
 
 Writes ``benchmarks/results/compare_<backend>.{json,md}``.
 """
@@ -17,6 +26,7 @@ Writes ``benchmarks/results/compare_<backend>.{json,md}``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -29,7 +39,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RESULTS = Path(__file__).parent / "results"
-SIDES = ["skmlp", "keras", "scikeras", "sklearn"]
+PREDICT_BATCHES = (32, 256, 1024, 4096, 10000)
 
 
 def _data(rows, mnist):
@@ -46,10 +56,23 @@ def _data(rows, mnist):
     return X, rng.integers(0, 10, rows), rng.random((10000, 784), dtype=np.float32)
 
 
-def _keras_model(widths, bn, rate):
-    from bench_wrapper_overhead import build_raw_keras  # the same raw network
+def _timer(times):
+    import keras
 
-    return build_raw_keras(784, widths, bn, rate)
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.start)
+
+    return EpochTimer()
+
+
+def _median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def worker(side, arch_name, rows, epochs, mnist):
@@ -63,125 +86,194 @@ def worker(side, arch_name, rows, epochs, mnist):
     X, y, X_pred = _data(rows, mnist)
     # import every side's libraries before any clock starts, so that no cell pays
     # for an import (Keras and its backend take seconds)
-    import keras  # noqa: F401
+    import keras
     import scikeras.wrappers  # noqa: F401
     import sklearn.neural_network  # noqa: F401
+    from bench_wrapper_overhead import build_raw_keras  # the same raw network
 
-    import skmlp._classifier  # noqa: F401
+    import skmlp._classifier as core
 
     if side == "sklearn" and (bn or rate):
         print(json.dumps({"side": side, "arch": arch_name, "na": True}))
         return
-    if side == "skmlp":
-        from skmlp import MLPClassifier
-
-        est = MLPClassifier(
-            widths, batch_norm=bn, dropout=rate, alpha=0.0, batch_size=100,
-            max_iter=epochs, n_iter_no_change=epochs + 1, random_state=0,
-        )  # fmt: skip
-    elif side == "sklearn":
-        from sklearn.neural_network import MLPClassifier as SK
-
-        est = SK(widths, alpha=0.0, batch_size=100, max_iter=epochs, tol=0.0,
-                 n_iter_no_change=epochs + 1, random_state=0)  # fmt: skip
-    elif side == "scikeras":
-        from scikeras.wrappers import KerasClassifier
-
-        est = KerasClassifier(model=lambda: _keras_model(widths, bn, rate), epochs=epochs,
-                              batch_size=100, verbose=0, random_state=0)  # fmt: skip
-    else:
-        est = None
+    times = []
+    spe = core._steps_per_execution() if side == "keras" else 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        if est is None:
-            model = _keras_model(widths, bn, rate)
-            model.fit(X, y, batch_size=100, epochs=epochs, verbose=0)
-        else:
+        if side == "skmlp":
+
+            class Timed(core.MLPClassifier):
+                def _initialize_callbacks(self):
+                    super()._initialize_callbacks()
+                    self._fit_callbacks = [_timer(times)]
+
+            est = Timed(widths, batch_norm=bn, dropout=rate, alpha=0.0, batch_size=100,
+                        max_iter=epochs, n_iter_no_change=epochs + 1, random_state=0)  # fmt: skip
             est.fit(X, y)
-        fit_s = time.perf_counter() - start
-        if est is None:
-            predict = lambda A: model.predict(A, verbose=0)  # noqa: E731
-        else:
             predict = est.predict_proba
-        predict(X_pred[:100])  # warm-up
-        start = time.perf_counter()
-        predict(X_pred)
-        batch_s = time.perf_counter() - start
-        one = []
-        for i in range(50):
-            start = time.perf_counter()
-            predict(X_pred[i : i + 1])
-            one.append(time.perf_counter() - start)
+        elif side == "sklearn":
+            from sklearn.neural_network import MLPClassifier as SK
+
+            est = SK(widths, alpha=0.0, batch_size=100, random_state=0)
+            classes = np.unique(y)
+            for _ in range(epochs):
+                start = time.perf_counter()
+                est.partial_fit(X, y, classes=classes)
+                times.append(time.perf_counter() - start)
+            predict = est.predict_proba
+        elif side == "scikeras":
+            from scikeras.wrappers import KerasClassifier
+
+            est = KerasClassifier(model=lambda: build_raw_keras(784, widths, bn, rate),
+                                  epochs=epochs, batch_size=100, verbose=0, random_state=0,
+                                  callbacks=[_timer(times)])  # fmt: skip
+            est.fit(X, y)
+            predict = est.predict_proba
+        else:  # keras, keras-default
+            keras.utils.set_random_seed(0)
+            model = build_raw_keras(784, widths, bn, rate, steps_per_execution=spe)
+            model.fit(X, y, batch_size=100, epochs=epochs, verbose=0, callbacks=[_timer(times)])
+            predict = lambda A: model.predict(A, verbose=0)  # noqa: E731
+
+        def clock(fn, repeats):
+            fn()  # warm-up (compilation)
+            runs = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn()
+                runs.append(time.perf_counter() - start)
+            return _median(runs)
+
+        batch_s = clock(lambda: predict(X_pred), 3)
+        one_s = clock(lambda: predict(X_pred[:1]), 50)
+        sweep = {}
+        if side == "skmlp":
+            for b in PREDICT_BATCHES:
+                sweep[b] = clock(lambda b=b: est.model_.predict(X_pred, batch_size=b, verbose=0), 3)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"side": side, "arch": arch_name, "s_per_epoch": fit_s / epochs,
-                      "predict_10k_s": batch_s, "predict_1row_ms": 1000 * float(np.median(one)),
-                      "peak_mb": peak_mb}))  # fmt: skip
+    print(json.dumps({"side": side, "arch": arch_name, "epoch_s": times,
+                      "s_per_epoch": _median(times[1:] or times), "predict_10k_s": batch_s,
+                      "predict_1row_ms": 1000 * one_s, "peak_mb": peak_mb,
+                      "keras_predict_10k_s": sweep}))  # fmt: skip
+
+
+def matmul_gflops():
+    """float32 matrix-multiply rate of this machine, in GFLOP/s (best of 5)."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - start)
+    return 2 * 2048**3 / best / 1e9
+
+
+def flop_floor_s(widths, rows, gflops, n_features=784, n_classes=10):
+    """Seconds per epoch at the matmul rate: 6 FLOPs per multiply-add per row."""
+    sizes = [n_features, *widths, n_classes]
+    macs = sum(a * b for a, b in itertools.pairwise(sizes))
+    return 6 * macs * rows / (gflops * 1e9)
+
+
+def _cell(c, key, base, fmt="{:.3g}"):
+    if c.get("na"):
+        return "n/a"
+    ratio = c[key] / base[key] if base[key] else float("nan")
+    return (fmt + " ({:.2f}x)").format(c[key], ratio)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--archs", default="mlp2,mlp2-bn-do,mlp3")
-    parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--mnist", default=None)
+    parser.add_argument("--archs", default="all", help="comma-separated names, or 'all'")
+    parser.add_argument("--rows", type=int, default=60000)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per fit (first = warm-up)")
+    parser.add_argument("--mnist", default=None, help="MNIST IDX folder (default: random pixels)")
+    parser.add_argument("--sides", default=None, help="comma-separated subset of the sides")
     parser.add_argument("--worker", nargs=2, metavar=("SIDE", "ARCH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(*args.worker, args.rows, args.epochs, args.mnist)
 
-    from skmlp.architectures import SEED_ARCHITECTURES
+    import keras
 
+    import skmlp
+    from skmlp.architectures import SEED_ARCHITECTURES, get_architecture
+
+    backend = keras.backend.backend()
+    sides = ["skmlp", "keras", "keras-default", "scikeras", "sklearn"]
+    if backend != "tensorflow":  # the same compile settings as Keras' defaults
+        sides.remove("keras-default")
+    if args.sides:
+        sides = [s for s in sides if s in args.sides.split(",")]
     names = [a.name for a in SEED_ARCHITECTURES] if args.archs == "all" else args.archs.split(",")
+    gflops = matmul_gflops()
+    print(f"backend {backend}; float32 matmul {gflops:.0f} GFLOP/s", flush=True)
     cells = {}
     for name in names:
-        for side in SIDES:
+        for side in sides:
             cmd = [sys.executable, __file__, "--worker", side, name, "--rows", str(args.rows),
                    "--epochs", str(args.epochs)]  # fmt: skip
             cmd += ["--mnist", args.mnist] if args.mnist else []
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"{side} on {name} failed:\n{out.stderr[-3000:]}")
             cell = json.loads(out.stdout.strip().splitlines()[-1])
             cells[(name, side)] = cell
-            print(f"  {name:11s} {side:9s} {cell}", flush=True)
+            shown = {k: v for k, v in cell.items() if k in ("s_per_epoch", "peak_mb", "na")}
+            print(f"  {name:11s} {side:13s} {shown}", flush=True)
 
-    import keras
-
-    backend = keras.backend.backend()
-    head = (
-        "| architecture | metric | " + " | ".join(SIDES) + " |",
-        "|" + " --- |" * (len(SIDES) + 2),
-    )
-    lines = list(head)
-    metrics = [("s_per_epoch", "s/epoch"), ("peak_mb", "peak MB"),
-               ("predict_10k_s", "predict 10k s"), ("predict_1row_ms", "1-row ms")]  # fmt: skip
+    floors = {n: flop_floor_s(get_architecture(n).hidden_layer_sizes, args.rows, gflops)
+              for n in names}  # fmt: skip
+    t1 = ["| architecture | FLOP floor | " + " | ".join(sides) + " | skmlp / floor |",
+          "|" + " --- |" * (len(sides) + 3)]  # fmt: skip
+    t2 = ["| architecture | metric | " + " | ".join(sides) + " |",
+          "|" + " --- |" * (len(sides) + 2)]  # fmt: skip
+    t3 = ["| architecture | skmlp | " + " | ".join(f"predict(batch_size={b})"
+          for b in PREDICT_BATCHES) + " | skmlp / best |",
+          "|" + " --- |" * (len(PREDICT_BATCHES) + 3)]  # fmt: skip
     for name in names:
         base = cells[(name, "skmlp")]
-        for key, label in metrics:
-            row = []
-            for side in SIDES:
-                c = cells[(name, side)]
-                if c.get("na"):
-                    row.append("n/a")
-                else:
-                    ratio = c[key] / base[key] if base[key] else float("nan")
-                    row.append(f"{c[key]:.3g} ({ratio:.2f}x)")
-            lines.append(f"| {name} | {label} | " + " | ".join(row) + " |")
-    table = "\n".join(lines)
-    print("\n" + table)
+        row = [_cell(cells[(name, s)], "s_per_epoch", base) for s in sides]
+        t1.append(f"| {name} | {floors[name]:.2f} | " + " | ".join(row)
+                  + f" | {base['s_per_epoch'] / floors[name]:.2f} |")  # fmt: skip
+        for key, label in [("peak_mb", "peak MB"), ("predict_10k_s", "predict 10k rows, s"),
+                           ("predict_1row_ms", "predict 1 row, ms")]:  # fmt: skip
+            row = [_cell(cells[(name, s)], key, base) for s in sides]
+            t2.append(f"| {name} | {label} | " + " | ".join(row) + " |")
+        sweep = {int(b): v for b, v in base["keras_predict_10k_s"].items()}
+        best = min(min(sweep.values()), base["predict_10k_s"])
+        t3.append(f"| {name} | {base['predict_10k_s']:.3f} | "
+                  + " | ".join(f"{sweep[b]:.3f}" for b in PREDICT_BATCHES)
+                  + f" | {base['predict_10k_s'] / best:.2f} |")  # fmt: skip
+    tables = (
+        "Seconds per epoch (median of the steady epochs; ratio to skmlp):\n\n" + "\n".join(t1)
+        + "\n\nMemory and prediction (ratio to skmlp):\n\n" + "\n".join(t2)
+        + "\n\nskmlp's predict_proba on 10,000 rows against Keras' Model.predict at fixed "
+        "batch sizes, seconds:\n\n" + "\n".join(t3)
+    )  # fmt: skip
+    print("\n" + tables)
     RESULTS.mkdir(exist_ok=True)
+    import numpy as np
+    import sklearn
+
     facts = {
         "command": " ".join(["bench_compare.py", *(argv or sys.argv[1:])]),
-        "backend": backend, "rows": args.rows, "epochs": args.epochs,
+        "backend": backend, "rows": args.rows, "epochs": args.epochs, "batch_size": 100,
         "data": "MNIST" if args.mnist else "random MNIST-shaped",
-        "machine": platform.platform(), "cpu_count": os.cpu_count(),
+        "machine": platform.platform(), "processor": platform.processor(),
+        "cpu_count": os.cpu_count(), "matmul_gflops": round(gflops, 1),
+        "python": platform.python_version(),
+        "versions": {"skmlp": skmlp.__version__, "keras": keras.__version__,
+                     "scikit-learn": sklearn.__version__, "numpy": np.__version__},
         "cells": [dict(c) for c in cells.values()],
     }  # fmt: skip
     (RESULTS / f"compare_{backend}.json").write_text(json.dumps(facts, indent=2) + "\n")
     summary = {k: v for k, v in facts.items() if k != "cells"}
     (RESULTS / f"compare_{backend}.md").write_text(
         "# skmlp vs raw Keras, scikeras, scikit-learn\n\n"
-        f"```\n{json.dumps(summary, indent=2)}\n```\n\n"
-        "Each cell: value (ratio to skmlp, same run).\n\n" + table + "\n"
+        f"```\n{json.dumps(summary, indent=2)}\n```\n\n" + tables + "\n"
     )
 
 

@@ -9,7 +9,13 @@ name that needs them is used.
 
 from importlib import import_module
 
+from ._backend import limit_backend_threads
+
 __version__ = "0.1.0"
+
+# Before any Keras backend is imported: give TensorFlow the thread budget that
+# joblib's workers (or the user) set in OMP_NUM_THREADS, see skmlp._backend.
+limit_backend_threads()
 
 # public name -> module that defines it; loaded on first access (PEP 562)
 _LAZY = {

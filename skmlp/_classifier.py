@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -24,7 +25,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
-from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -37,15 +37,50 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._fused import can_fuse, fused_fit
 from ._model import ACTIVATIONS, build_mlp
+
+
+def _import_base_wrapper():
+    """scikeras' ``BaseWrapper``, without importing TensorFlow for other backends.
+
+    scikeras imports TensorFlow, when it is installed, for a seeding helper that
+    it guards with ``except ImportError`` and that skmlp never calls (skmlp seeds
+    through Keras). Under JAX or PyTorch that import costs seconds and hundreds
+    of megabytes for nothing, so TensorFlow is hidden during scikeras' import.
+    """
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        from scikeras.wrappers import BaseWrapper
+    else:
+        sys.modules["tensorflow"] = None  # makes ``import tensorflow`` raise ImportError
+        try:
+            from scikeras.wrappers import BaseWrapper
+        finally:
+            del sys.modules["tensorflow"]
+    return BaseWrapper
+
+
+BaseWrapper = _import_base_wrapper()
 
 __all__ = ["MLPClassifier"]
 
-# Inputs up to this many rows are predicted with one direct call of the model,
-# which avoids the set-up cost of ``Model.predict`` (tens of milliseconds).
-_DIRECT_PREDICT_ROWS = 4096
-_PREDICT_BATCH = 4096
+# Prediction runs through ``Model.predict_on_batch`` in chunks of this many rows.
+# It costs under a millisecond per call, where ``Model.predict`` pays tens of
+# milliseconds of set-up, and 4096-row chunks are as fast as the best batch size
+# for 10,000 rows (benchmarks/bench_predict.py).
+_PREDICT_CHUNK = 4096
 _MAX_SEED = np.iinfo(np.int32).max
+
+
+def _steps_per_execution() -> int:
+    """Minibatches per compiled call of ``Model.fit``: 32 on TensorFlow, else 1.
+
+    On TensorFlow this runs 32 training steps in one graph call instead of 32
+    Python round trips; the updates are the same (benchmarks/bench_compare.py
+    measures the gain). JAX gets its own fused epoch (skmlp._fused), where
+    Keras' multi-step execution is a Python loop that gains nothing.
+    """
+    return 32 if keras.backend.backend() == "tensorflow" else 1
 
 
 @contextmanager
@@ -285,6 +320,10 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
     build_fn = None
     _random_state = None
 
+    # On the JAX backend, train each epoch as one compiled call (skmlp._fused);
+    # it computes what ``Model.fit`` computes. False forces ``Model.fit``.
+    _fused_epochs: ClassVar[bool] = True
+
     # scikeras replaces scikit-learn's signature-based parameter discovery and
     # repr with ones that read ``__dict__``; skmlp's parameters are explicit.
     _get_param_names = classmethod(BaseEstimator._get_param_names.__func__)
@@ -471,6 +510,7 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
             optimizer=optimizer,
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
+            steps_per_execution=_steps_per_execution(),
         )
         return model
 
@@ -618,18 +658,20 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
         self._no_improvement_count = 0
         monitor = _ConvergenceMonitor(self, early_stopping)
         callbacks = [] if incremental else [monitor]
+        fit_args = dict(
+            sample_weight=sample_weight,
+            batch_size=self._fit_batch_size,
+            epochs=epochs,
+            shuffle=bool(self.shuffle),
+            validation_data=validation_data,
+            verbose=2 if self.verbose else 0,
+            callbacks=callbacks + self._fit_callbacks,
+        )
         with _keras_seed(seed + self.n_iter_):
-            hist = self.model_.fit(
-                X,
-                y,
-                sample_weight=sample_weight,
-                batch_size=self._fit_batch_size,
-                epochs=epochs,
-                shuffle=bool(self.shuffle),
-                validation_data=validation_data,
-                verbose=2 if self.verbose else 0,
-                callbacks=callbacks + self._fit_callbacks,
-            )
+            if self._fused_epochs and can_fuse(self.model_, X):
+                hist = fused_fit(self.model_, X, y, **fit_args)
+            else:
+                hist = self.model_.fit(X, y, **fit_args)
         logs = hist.history
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             if key in logs:
@@ -686,9 +728,21 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
 
     # ------------------------------------------------------------ prediction
     def _forward(self, X):
-        if X.shape[0] <= _DIRECT_PREDICT_ROWS:
-            return keras.ops.convert_to_numpy(self.model_(X, training=False))
-        return self.model_.predict(X, batch_size=_PREDICT_BATCH, verbose=0)
+        """Class probabilities of the network for float32 ``X``, chunk by chunk."""
+        # JAX compiles once per input shape: pad each chunk to a power of two, so
+        # that inputs of any size reuse at most 13 compiled functions. Rows are
+        # independent at inference (batch norm uses its moving statistics), so
+        # padding changes no output. TensorFlow relaxes its traced shapes itself.
+        pad = keras.backend.backend() == "jax"
+        out = []
+        for start in range(0, X.shape[0], _PREDICT_CHUNK):
+            chunk = X[start : start + _PREDICT_CHUNK]
+            n = chunk.shape[0]
+            if pad and n & (n - 1):
+                size = 1 << n.bit_length()
+                chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), X.dtype)])
+            out.append(keras.ops.convert_to_numpy(self.model_.predict_on_batch(chunk))[:n])
+        return np.concatenate(out) if len(out) > 1 else out[0]
 
     def predict_proba(self, X):
         """Probability of each class.

@@ -12,7 +12,15 @@ import os
 import sys
 from pathlib import Path
 
+from ._backend import BACKEND_PREFERENCE, choose_backend
+
 __all__ = ["main"]
+
+BACKEND_HELP = (
+    "Keras backend (default: KERAS_BACKEND if set, else the fastest installed: "
+    + ", ".join(BACKEND_PREFERENCE)
+    + ")"
+)
 
 EXAMPLES = """\
 examples:
@@ -70,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="print only the results table")
+    run.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
 
     pred = sub.add_parser(
         "predict",
@@ -83,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument("input", help="IDX, .npy or .csv file of raw pixels, one image per row")
     pred.add_argument("--proba", action="store_true", help="print class probabilities too")
     pred.add_argument("--output", help="write predictions to this .csv instead of stdout")
+    pred.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
     return parser
 
 
@@ -111,7 +121,7 @@ def _read_input(path: str):
     return X.reshape(len(X), -1)
 
 
-def _cmd_run(args) -> int:
+def _cmd_run(args, backend) -> int:
     from .experiment import ExperimentConfig, check_output_dir, format_results, run_experiment
 
     config = ExperimentConfig(
@@ -127,6 +137,8 @@ def _cmd_run(args) -> int:
     )
     config.validate()
     check_output_dir(args.out)
+    if not args.quiet:
+        print("Keras backend: {} ({})".format(*backend), flush=True)
     result = run_experiment(
         config,
         data_dir=args.data_dir,
@@ -144,7 +156,7 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def _cmd_predict(args) -> int:
+def _cmd_predict(args, backend) -> int:
     import joblib
     import numpy as np
 
@@ -172,6 +184,7 @@ def _cmd_predict(args) -> int:
         print(f"wrote {len(table)} predictions to {args.output}")
     else:
         print(table.to_csv(index_label="row"), end="")
+    print("skmlp: predicted with Keras backend {} ({})".format(*backend), file=sys.stderr)
     return 0
 
 
@@ -191,7 +204,8 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        return _cmd_run(args) if args.command == "run" else _cmd_predict(args)
+        backend = choose_backend(args.backend)
+        return _cmd_run(args, backend) if args.command == "run" else _cmd_predict(args, backend)
     except (ValueError, OSError, ImportError) as exc:
         # one line, no traceback: the library's messages say the essentials first
         message = str(exc).strip().splitlines()

@@ -233,8 +233,14 @@ def _params_key(estimator) -> str:
 
 
 def _fit_key(estimator, *arrays) -> str:
-    """Identify a fit: the estimator's parameters and the exact data."""
-    blob = _params_key(estimator) + _fingerprint(*arrays)
+    """Identify a fit: the Keras backend, the estimator's parameters and the exact data.
+
+    The backend is part of the key because the backends' random streams differ:
+    a run resumed under another backend re-runs its folds rather than mixing.
+    """
+    import keras
+
+    blob = keras.backend.backend() + _params_key(estimator) + _fingerprint(*arrays)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -612,7 +618,7 @@ def run_experiment(
         f"{config.dataset}: {len(y_train)} training and {len(y_test)} test rows, "
         f"{X_train.shape[1]} features; {len(config.architectures)} architectures x "
         f"{config.cv} folds, {config.epochs} epochs; Keras backend "
-        f"{keras.backend.backend()} (set KERAS_BACKEND to choose)"
+        f"{keras.backend.backend()}"
     )
     pipeline = make_pipeline(
         data.pixel_max,

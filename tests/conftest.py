@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Pin the backend for the whole session (``KERAS_BACKEND=jax pytest`` runs it on
+# JAX), so that the ``skmlp`` command's automatic choice never switches it.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np
 import pytest

@@ -69,8 +69,13 @@ def test_run_and_predict(tmp_path, capsys):
     write_idx(tmp_path / "x-idx3-ubyte.gz", X.reshape(5, 8, 8))
     for name in ["x.npy", "x.csv", "x-idx3-ubyte.gz"]:
         assert main(["predict", str(model), str(tmp_path / name)]) == 0
-        table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+        captured = capsys.readouterr()
+        table = pd.read_csv(__import__("io").StringIO(captured.out))
         np.testing.assert_array_equal(table["prediction"], expected)
+        # the command names its backend, on stderr so that stdout stays CSV
+        import keras
+
+        assert f"Keras backend {keras.backend.backend()}" in captured.err
     # the pickle-free copy predicts the same
     assert main(["predict", str(out / "best_model.skmlp"), str(tmp_path / "x.npy")]) == 0
     table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))

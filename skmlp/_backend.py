@@ -1,0 +1,135 @@
+"""Keras backend set-up that must happen before Keras is imported.
+
+Nothing here imports Keras or a backend: these functions only read and set
+environment variables, which the backends read once, when they are imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["choose_backend", "limit_backend_threads"]
+
+# Fastest first, as measured on CPUs (benchmarks/results/compare_*.md): JAX with
+# skmlp's fused epoch, then TensorFlow, then PyTorch.
+BACKEND_PREFERENCE = ("jax", "tensorflow", "torch")
+
+
+def limit_backend_threads(environ=None) -> int | None:
+    """Size TensorFlow's thread pools from ``OMP_NUM_THREADS`` when it is set.
+
+    joblib sets ``OMP_NUM_THREADS`` (and the BLAS variables) to
+    ``cpu_count // n_jobs`` in the worker processes of ``GridSearchCV(n_jobs=k)``
+    so that the workers do not each start a thread per core. TensorFlow ignores
+    that variable and sizes its own pools by the core count; this maps it onto
+    ``TF_NUM_INTRAOP_THREADS`` and ``TF_NUM_INTEROP_THREADS``, unless they are
+    set already. A user's own ``OMP_NUM_THREADS`` is honoured the same way.
+    JAX (XLA) and PyTorch read ``OMP_NUM_THREADS`` themselves or manage their pools.
+
+    Parameters
+    ----------
+    environ : mapping, default=None
+        The environment to read and update; ``None`` means :data:`os.environ`.
+
+    Returns
+    -------
+    int or None
+        The thread count applied, or ``None`` when ``OMP_NUM_THREADS`` is unset
+        or not a positive integer.
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        n = int(environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return None
+    if n < 1:
+        return None
+    environ.setdefault("TF_NUM_INTRAOP_THREADS", str(n))
+    environ.setdefault("TF_NUM_INTEROP_THREADS", str(n))
+    return n
+
+
+def _configured_backend(environ) -> str | None:
+    """The backend the user chose: ``KERAS_BACKEND``, or keras.json if not the default."""
+    if environ.get("KERAS_BACKEND"):
+        return environ["KERAS_BACKEND"]
+    home = environ.get("KERAS_HOME") or str(Path.home() / ".keras")
+    try:
+        chosen = json.loads((Path(home) / "keras.json").read_text()).get("backend")
+    except (OSError, ValueError, AttributeError):
+        return None
+    # Keras writes {"backend": "tensorflow"} into keras.json by itself on first
+    # import, so only another value is a choice somebody made.
+    return chosen if chosen and chosen != "tensorflow" else None
+
+
+def choose_backend(requested: str | None = None, environ=None) -> tuple[str, str]:
+    """Pick the Keras backend for the ``skmlp`` command, before Keras is imported.
+
+    The order is: ``requested`` (the ``--backend`` option), then the user's own
+    choice (``KERAS_BACKEND``, or a ``backend`` other than Keras' default in
+    ``keras.json``), then the fastest installed backend. The choice is written to
+    ``KERAS_BACKEND`` in ``environ``. Only the command line calls this: the
+    library never changes a user's backend.
+
+    Parameters
+    ----------
+    requested : str or None, default=None
+        A backend name the user asked for explicitly.
+    environ : mapping, default=None
+        The environment to read and update; ``None`` means :data:`os.environ`.
+
+    Returns
+    -------
+    backend : str
+        The backend chosen.
+    reason : str
+        Why, in a few words, for the command's output.
+
+    Raises
+    ------
+    ValueError
+        If ``requested`` is not a known backend.
+    ImportError
+        If ``requested`` is not installed, or no backend is.
+    """
+    environ = os.environ if environ is None else environ
+    if "keras" in sys.modules:  # too late to choose: Keras has fixed its backend
+        import keras
+
+        current = keras.backend.backend()
+        if requested is not None and requested != current:
+            raise ValueError(
+                f"Keras is already running on {current}; --backend {requested} "
+                "must be chosen before Keras is imported"
+            )
+        return current, "Keras was already imported"
+    return _pick_backend(requested, environ)
+
+
+def _pick_backend(requested, environ) -> tuple[str, str]:
+    """:func:`choose_backend`'s rule, for a Keras that is not imported yet."""
+    if requested is not None:
+        if requested not in BACKEND_PREFERENCE:
+            names = ", ".join(BACKEND_PREFERENCE)
+            raise ValueError(f"unknown Keras backend {requested!r}; choose one of {names}")
+        if importlib.util.find_spec(requested) is None:
+            raise ImportError(
+                f"Keras backend {requested!r} is not installed; "
+                f"install it (for JAX: pip install 'skmlp[jax]')"
+            )
+        environ["KERAS_BACKEND"] = requested
+        return requested, "chosen with --backend"
+    configured = _configured_backend(environ)
+    if configured:
+        environ["KERAS_BACKEND"] = configured
+        return configured, "your KERAS_BACKEND / keras.json setting"
+    for name in BACKEND_PREFERENCE:
+        if importlib.util.find_spec(name) is not None:
+            environ["KERAS_BACKEND"] = name
+            return name, "the fastest installed; choose with --backend or KERAS_BACKEND"
+    raise ImportError("no Keras backend is installed: pip install tensorflow (or 'skmlp[jax]')")

@@ -1,0 +1,104 @@
+"""Backend set-up before Keras is imported: thread limits and the command's choice."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from skmlp._backend import _pick_backend, choose_backend, limit_backend_threads
+
+
+def test_omp_threads_size_tensorflow_pools():
+    env = {"OMP_NUM_THREADS": "1"}
+    assert limit_backend_threads(env) == 1
+    assert env["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert env["TF_NUM_INTEROP_THREADS"] == "1"
+
+
+def test_explicit_tensorflow_threads_win():
+    env = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "4"}
+    limit_backend_threads(env)
+    assert env["TF_NUM_INTRAOP_THREADS"] == "4"
+
+
+@pytest.mark.parametrize("value", [None, "", "auto", "0", "-2"])
+def test_no_or_bad_omp_value_changes_nothing(value):
+    env = {} if value is None else {"OMP_NUM_THREADS": value}
+    before = dict(env)
+    assert limit_backend_threads(env) is None
+    assert env == before
+
+
+def test_joblib_workers_get_limited_tensorflow_threads():
+    # what GridSearchCV(n_jobs=2) workers see: joblib's OMP_NUM_THREADS, mapped
+    from joblib import Parallel, delayed
+
+    def worker_env():
+        import skmlp  # noqa: F401 (its import applies the limit)
+
+        return os.environ.get("OMP_NUM_THREADS"), os.environ.get("TF_NUM_INTRAOP_THREADS")
+
+    env = dict(os.environ)
+    for key in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.pop(key, None)
+    try:
+        results = Parallel(n_jobs=2)(delayed(worker_env)() for _ in range(2))
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    expected = str(max(os.cpu_count() // 2, 1))
+    assert results == [(expected, expected)] * 2
+
+
+def test_requested_backend_wins(tmp_path):
+    env = {"KERAS_BACKEND": "torch", "KERAS_HOME": str(tmp_path)}
+    assert _pick_backend("tensorflow", env)[0] == "tensorflow"
+    assert env["KERAS_BACKEND"] == "tensorflow"
+
+
+def test_unknown_backend_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown Keras backend 'numpy'"):
+        _pick_backend("numpy", {"KERAS_HOME": str(tmp_path)})
+
+
+def test_user_choice_is_kept(tmp_path):
+    env = {"KERAS_BACKEND": "torch", "KERAS_HOME": str(tmp_path)}
+    backend, why = _pick_backend(None, env)
+    assert (backend, env["KERAS_BACKEND"]) == ("torch", "torch")
+    assert "KERAS_BACKEND" in why
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "torch"}))
+    assert _pick_backend(None, {"KERAS_HOME": str(tmp_path)})[0] == "torch"
+
+
+def test_fastest_installed_when_nothing_chosen(tmp_path):
+    # Keras' own default keras.json ("tensorflow") is not a choice
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "tensorflow"}))
+    env = {"KERAS_HOME": str(tmp_path)}
+    backend, why = _pick_backend(None, env)
+    fastest = "jax" if importlib.util.find_spec("jax") else "tensorflow"
+    assert backend == env["KERAS_BACKEND"] == fastest
+    assert "fastest installed" in why
+
+
+def test_after_keras_import_the_backend_is_fixed():
+    import keras
+
+    current = keras.backend.backend()
+    assert choose_backend(None, {})[0] == current
+    other = "jax" if current != "jax" else "tensorflow"
+    with pytest.raises(ValueError, match="already running"):
+        choose_backend(other, {})
+
+
+def test_command_says_which_backend(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["KERAS_HOME"] = str(tmp_path)
+    code = "from skmlp._backend import choose_backend; print(*choose_backend(), sep='|')"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    backend, why = out.stdout.strip().split("|")
+    assert backend == ("jax" if importlib.util.find_spec("jax") else "tensorflow")
+    assert why.startswith("the fastest installed")

@@ -1,0 +1,63 @@
+"""The fused JAX epoch (skmlp._fused) computes what ``Model.fit`` computes.
+
+The comparison runs in a subprocess on the JAX backend (tests/_fused_cases.py),
+so it holds whichever backend this test session uses.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="JAX is not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def cases():
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
+    script = Path(__file__).with_name("_fused_cases.py")
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+CASES = ["bn_dropout_validation", "weights_sgd_no_shuffle", "early_stopping", "warm_start",
+         "partial_fit"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fused_epoch_matches_fit(cases, name):
+    fit, fused = cases[name]["fit"], cases[name]["fused"]
+    # the fused path really ran (and the reference did not)
+    assert fit["fused_calls"] == 0
+    assert fused["fused_calls"] >= 1
+    assert fused["n_iter"] == fit["n_iter"]
+    assert fused["history"].keys() == fit["history"].keys()
+    for key in fit["history"]:
+        np.testing.assert_allclose(fused["history"][key], fit["history"][key], rtol=1e-4,
+                                   atol=1e-6, err_msg=key)  # fmt: skip
+    np.testing.assert_allclose(fused["proba"], fit["proba"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fused["coef_sum"], fit["coef_sum"], rtol=1e-4)
+
+
+def test_cases_train_for_real(cases):
+    # the comparison is not vacuous: the losses move and the cases differ
+    loss = cases["bn_dropout_validation"]["fit"]["history"]["loss"]
+    assert loss[-1] < loss[0]
+    assert "val_loss" in cases["bn_dropout_validation"]["fit"]["history"]
+    assert cases["early_stopping"]["fit"]["n_iter"] < 4  # it did stop early
+    assert cases["warm_start"]["fit"]["n_iter"] == 8
+
+
+def test_jax_padded_prediction_matches_predict(cases):
+    for n, diff in cases["predict"].items():
+        assert diff < 1e-5, n
