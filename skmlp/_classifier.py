@@ -492,6 +492,7 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
             dropout=float(self.dropout),
             kernel_initializer=self.kernel_initializer,
             l2=0.5 * self.alpha / meta["_fit_batch_size"],
+            seed=self._build_seed,
         )
         if self.solver == "adam":
             optimizer = keras.optimizers.Adam(
@@ -589,6 +590,7 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
         if not warm:
             self._fit_batch_size = self._batch_size(X.shape[0])
             self._init_state(use_validation)
+            self._build_seed = seed
             with _keras_seed(seed):
                 self.model_ = self._build_keras_model()
             self._initialize_callbacks()

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
 __all__ = ["ACTIVATIONS", "build_mlp", "seed_initializer"]
 
@@ -65,12 +66,23 @@ def seed_initializer(fan_in: int, seed: int | None = None) -> keras.initializers
     )
 
 
-def _kernel_initializer(name: str, activation: str, fan_in: int):
+def _kernel_initializer(name: str, activation: str, fan_in: int, seed: int | None):
     if name == "auto":
         if activation in _RELU_FAMILY:
-            return seed_initializer(fan_in)
-        return keras.initializers.GlorotUniform()
-    return keras.initializers.get(name)
+            return seed_initializer(fan_in, seed=seed)
+        return keras.initializers.GlorotUniform(seed=seed)
+    init = keras.initializers.get(name)
+    config = init.get_config()
+    if seed is not None and "seed" in config:  # a random initializer: seed it
+        init = type(init).from_config({**config, "seed": seed})
+    return init
+
+
+def _layer_seeds(seed: int | None, n: int) -> list:
+    """``n`` independent seeds derived from ``seed`` (``None``s when it is ``None``)."""
+    if seed is None:
+        return [None] * n
+    return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(n) % 2**31]
 
 
 def build_mlp(
@@ -83,6 +95,7 @@ def build_mlp(
     dropout: float = 0.0,
     kernel_initializer: str = "auto",
     l2: float = 0.0,
+    seed: int | None = None,
     name: str = "mlp",
 ) -> keras.Model:
     """Build an uncompiled Keras MLP classifier network.
@@ -113,6 +126,11 @@ def build_mlp(
     l2 : float, default=0.0
         L2 penalty factor on every kernel (not on biases), as
         :class:`keras.regularizers.L2` takes it.
+    seed : int or None, default=None
+        Seeds every random part of the network, each layer's initializer and
+        dropout with its own seed derived from this one, so that the network does
+        not depend on Keras' global seed state (which other threads can advance).
+        ``None`` leaves them to Keras' global state.
     name : str, default="mlp"
         Name of the model.
 
@@ -145,12 +163,16 @@ def build_mlp(
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     layers = [keras.Input(shape=(int(n_features),), name="features")]
     fan_in = int(n_features)
+    # per hidden layer: a kernel seed and a dropout seed; then the output kernel's
+    seeds = _layer_seeds(seed, 2 * len(widths) + 1)
     for i, width in enumerate(widths, start=1):
         layers.append(
             keras.layers.Dense(
                 width,
                 activation=keras_activation,
-                kernel_initializer=_kernel_initializer(kernel_initializer, activation, fan_in),
+                kernel_initializer=_kernel_initializer(
+                    kernel_initializer, activation, fan_in, seeds[2 * i - 2]
+                ),
                 kernel_regularizer=regularizer,
                 name=f"hidden_{i}",
             )
@@ -158,14 +180,21 @@ def build_mlp(
         if batch_norm:
             layers.append(keras.layers.BatchNormalization(name=f"batch_norm_{i}"))
         if dropout > 0:
-            layers.append(keras.layers.Dropout(float(dropout), name=f"dropout_{i}"))
+            layers.append(
+                keras.layers.Dropout(float(dropout), seed=seeds[2 * i - 1], name=f"dropout_{i}")
+            )
         fan_in = width
-    out_init = "glorot_uniform" if kernel_initializer == "auto" else kernel_initializer
+    out_init = _kernel_initializer(
+        "glorot_uniform" if kernel_initializer == "auto" else kernel_initializer,
+        "linear",
+        fan_in,
+        seeds[-1],
+    )
     layers.append(
         keras.layers.Dense(
             int(n_classes),
             activation="softmax",
-            kernel_initializer=keras.initializers.get(out_init),
+            kernel_initializer=out_init,
             kernel_regularizer=regularizer,
             name="output",
         )

@@ -274,6 +274,29 @@ def test_int_seed_reproduces(small_data):
     assert not np.allclose(_proba(7, small_data), _proba(8, small_data))
 
 
+def test_seeded_fit_ignores_other_threads_random_draws(small_data):
+    # Dask's workers (and any thread) draw from Python's global ``random`` while a
+    # fit runs; the network's initializers and dropout have their own seeds, so
+    # such draws cannot change the model (they once did: issue 6's Dask test)
+    import threading
+
+    expected = _proba(3, small_data)
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+
+    thread = threading.Thread(target=draw, daemon=True)
+    thread.start()
+    try:
+        for _ in range(3):
+            np.testing.assert_array_equal(_proba(3, small_data), expected)
+    finally:
+        stop.set()
+        thread.join()
+
+
 def test_random_state_instances_are_drawn_from(small_data):
     # scikeras maps every RandomState to seed 0; skmlp draws a seed from it
     a = _proba(np.random.RandomState(1), small_data)

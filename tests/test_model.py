@@ -90,3 +90,18 @@ def test_build_mlp_rejects_bad_arguments(kwargs, match):
     args = dict(n_features=4, n_classes=3, hidden_layer_sizes=(4,)) | kwargs
     with pytest.raises(ValueError, match=match):
         build_mlp(**args)
+
+
+@pytest.mark.parametrize("init", ["auto", "he_normal", "zeros"])
+def test_seed_fixes_every_random_part(init):
+    def weights(seed):
+        model = build_mlp(6, 3, (5, 4), dropout=0.5, kernel_initializer=init, seed=seed)
+        x = np.ones((64, 6), dtype="float32")
+        # dropout in training mode draws from the layers' own seed generators
+        out = keras.ops.convert_to_numpy(model(x, training=True))
+        return [*model.get_weights(), out]
+
+    for a, b in zip(weights(1), weights(1), strict=True):
+        np.testing.assert_array_equal(a, b)
+    if init != "zeros":
+        assert not np.allclose(weights(1)[0], weights(2)[0])
