@@ -62,6 +62,21 @@ def _compiled_epoch(model):
     return jax.jit(epoch, donate_argnums=0), jax.jit(one_step, donate_argnums=0)
 
 
+_STATE_NAMES = (
+    "trainable_variables",
+    "non_trainable_variables",
+    "optimizer_variables",
+    "metrics_variables",
+)
+
+
+def _keep(model, state):
+    """Record the newest state where ``jax_state_sync`` finds it, as ``fit`` does."""
+    model._jax_state = dict(zip(_STATE_NAMES, state, strict=True))
+    model._jax_state_synced = False
+    return state
+
+
 def fused_fit(
     model,
     X,
@@ -146,13 +161,10 @@ def fused_fit(
             order = order.astype(np.int32)
             if n_full:
                 index = jax.device_put(order[: n_full * batch_size].reshape(n_full, batch_size))
-                state = epoch_fn(state, Xd, yd, swd, index)
+                state = _keep(model, epoch_fn(state, Xd, yd, swd, index))
             if rest:
-                state = step_fn(state, Xd, yd, swd, jax.device_put(order[n_full * batch_size :]))
-            names = ("trainable_variables", "non_trainable_variables",
-                     "optimizer_variables", "metrics_variables")  # fmt: skip
-            model._jax_state = dict(zip(names, state, strict=True))
-            model._jax_state_synced = False
+                rows = jax.device_put(order[n_full * batch_size :])
+                state = _keep(model, step_fn(state, Xd, yd, swd, rows))
             model.jax_state_sync()
             logs = {k: float(v) for k, v in model.get_metrics_result().items()}
             if validation_data is not None:
@@ -164,6 +176,9 @@ def fused_fit(
             if model.stop_training:
                 break
     finally:
+        # as fit does: put the newest state back into the model's variables even
+        # when interrupted, since the compiled calls consumed the old buffers
+        model.jax_state_sync()
         model._jax_state = None
     if epochs > 0 and isinstance(model.optimizer, keras.optimizers.Optimizer):
         model.optimizer.finalize_variable_values(model.trainable_weights)
