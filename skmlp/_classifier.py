@@ -65,9 +65,9 @@ BaseWrapper = _import_base_wrapper()
 __all__ = ["MLPClassifier"]
 
 # Prediction runs through ``Model.predict_on_batch`` in chunks of this many rows.
-# It costs under a millisecond per call, where ``Model.predict`` pays tens of
+# It costs about a millisecond per call, where ``Model.predict`` pays tens of
 # milliseconds of set-up, and 4096-row chunks are as fast as the best batch size
-# for 10,000 rows (benchmarks/bench_predict.py).
+# for 10,000 rows (benchmarks/bench_compare.py).
 _PREDICT_CHUNK = 4096
 _MAX_SEED = np.iinfo(np.int32).max
 
