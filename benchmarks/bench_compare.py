@@ -37,6 +37,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _record import write_results
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RESULTS = Path(__file__).parent / "results"
 PREDICT_BATCHES = (32, 256, 1024, 4096, 10000)
@@ -254,7 +256,6 @@ def main(argv=None):
         "batch sizes, seconds:\n\n" + "\n".join(t3)
     )  # fmt: skip
     print("\n" + tables)
-    RESULTS.mkdir(exist_ok=True)
     import numpy as np
     import sklearn
 
@@ -269,12 +270,8 @@ def main(argv=None):
                      "scikit-learn": sklearn.__version__, "numpy": np.__version__},
         "cells": [dict(c) for c in cells.values()],
     }  # fmt: skip
-    (RESULTS / f"compare_{backend}.json").write_text(json.dumps(facts, indent=2) + "\n")
-    summary = {k: v for k, v in facts.items() if k != "cells"}
-    (RESULTS / f"compare_{backend}.md").write_text(
-        "# skmlp vs raw Keras, scikeras, scikit-learn\n\n"
-        f"```\n{json.dumps(summary, indent=2)}\n```\n\n" + tables + "\n"
-    )
+    write_results(RESULTS / f"compare_{backend}", "skmlp vs raw Keras, scikeras, scikit-learn",
+                  facts, tables, detail="cells")  # fmt: skip
 
 
 if __name__ == "__main__":

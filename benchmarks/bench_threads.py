@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from _record import write_results
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RESULTS = Path(__file__).parent / "results"
 
@@ -103,16 +105,8 @@ def main(argv=None):
         "grid": "hidden_layer_sizes (256, 64), (512, 256); cv=2",
         "machine": platform.platform(), "cpu_count": cores, "results": results,
     }  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"threads_{facts['backend']}"
-    stem.with_suffix(".json").write_text(json.dumps(facts, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(
-        "# Parallel grid search and thread pools\n\n```\n"
-        + json.dumps({k: v for k, v in facts.items() if k != "results"}, indent=2)
-        + "\n```\n\n"
-        + table
-        + "\n"
-    )
+    title = "Parallel grid search and thread pools"
+    write_results(RESULTS / f"threads_{facts['backend']}", title, facts, table, detail="results")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _record import write_markdown, write_results
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
@@ -44,6 +46,7 @@ from skmlp._classifier import _steps_per_execution
 from skmlp.architectures import SEED_ARCHITECTURES, get_architecture
 
 RESULTS = Path(__file__).parent / "results"
+TITLE = "Wrapper overhead"
 
 
 def load_data(rows: int, mnist_dir: str | None):
@@ -142,9 +145,10 @@ def main(argv=None):
     parser.add_argument("--render", metavar="JSON", help="rewrite the .md of a recorded .json")
     args = parser.parse_args(argv)
     if args.render:
-        stem = Path(args.render).with_suffix("")
-        write_markdown(stem, json.loads(Path(args.render).read_text()))
-        print(render(json.loads(Path(args.render).read_text())["results"]))
+        facts = json.loads(Path(args.render).read_text())
+        table = render(facts["results"])
+        write_markdown(Path(args.render).with_suffix(""), TITLE, facts, table, detail="results")
+        print(table)
         return
 
     names = [a.name for a in SEED_ARCHITECTURES] if args.archs == "all" else args.archs.split(",")
@@ -208,10 +212,8 @@ def main(argv=None):
         },
         "results": rows,
     }
-    RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / f"wrapper_overhead_{keras.backend.backend()}"
-    stem.with_suffix(".json").write_text(json.dumps(facts, indent=2) + "\n")
-    write_markdown(stem, facts)
+    write_results(stem, TITLE, facts, table, detail="results")
     print(f"\nwrote {stem}.json and {stem}.md")
 
 
@@ -234,13 +236,6 @@ def render(rows) -> str:
             f"| {r['ratio_skmlp_over_keras']:.3f} | {fastest:.3f} | {r['ratio_whole_fit']:.3f} |"
         )
     return "\n".join(lines)
-
-
-def write_markdown(stem, facts):
-    summary = {k: v for k, v in facts.items() if k != "results"}
-    table = render(facts["results"])
-    md = f"# Wrapper overhead\n\n```\n{json.dumps(summary, indent=2)}\n```\n\n{table}\n"
-    stem.with_suffix(".md").write_text(md)
 
 
 if __name__ == "__main__":

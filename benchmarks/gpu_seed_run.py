@@ -19,13 +19,14 @@ also runs on a CPU (slowly): ``--n-train 2000 --epochs 1`` checks the script.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
 import warnings
 from pathlib import Path
+
+from _record import write_results
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -110,16 +111,9 @@ def main(argv=None):
         "totals_s": totals, "rows": rows,
     }  # fmt: skip
     out = Path(args.out) if args.out else RESULTS
-    out.mkdir(parents=True, exist_ok=True)
     tag = "".join(c if c.isalnum() else "_" for c in device_name).strip("_").lower()
-    (out / f"gpu_seed_run_{tag}.json").write_text(json.dumps(facts, indent=2) + "\n")
-    (out / f"gpu_seed_run_{tag}.md").write_text(
-        f"# The seed's six architectures on {device_name}\n\n```\n"
-        + json.dumps({k: v for k, v in facts.items() if k != "rows"}, indent=2)
-        + "\n```\n\n"
-        + table
-        + "\n"
-    )
+    write_results(out / f"gpu_seed_run_{tag}", f"The seed's six architectures on {device_name}",
+                  facts, table, detail="rows")  # fmt: skip
 
 
 if __name__ == "__main__":
