@@ -42,24 +42,18 @@ def can_fuse(model, X) -> bool:
 
 
 def _compiled_epoch(model):
-    """The jitted epoch: scan ``train_step`` over the rows of ``index``."""
+    """Jitted training: a whole epoch (``scan`` over ``index``) and one minibatch."""
     import jax
 
-    def epoch(state, X, y, sw, index):
-        def step(state, rows):
-            data = (X[rows], y[rows]) if sw is None else (X[rows], y[rows], sw[rows])
-            _, state = model.train_step(state, data)
-            return state, None
-
-        state, _ = jax.lax.scan(step, state, index)
-        return state
-
-    def one_step(state, X, y, sw, rows):
+    def train_rows(state, X, y, sw, rows):
+        """One ``train_step`` on the given rows of the on-device data."""
         data = (X[rows], y[rows]) if sw is None else (X[rows], y[rows], sw[rows])
-        _, state = model.train_step(state, data)
-        return state
+        return model.train_step(state, data)[1]
 
-    return jax.jit(epoch, donate_argnums=0), jax.jit(one_step, donate_argnums=0)
+    def epoch(state, X, y, sw, index):
+        return jax.lax.scan(lambda s, rows: (train_rows(s, X, y, sw, rows), None), state, index)[0]
+
+    return jax.jit(epoch, donate_argnums=0), jax.jit(train_rows, donate_argnums=0)
 
 
 _STATE_NAMES = (
