@@ -25,6 +25,7 @@ _LAZY = {
     "PixelScaler": "skmlp._preprocessing",
     "save": "skmlp._persistence",
     "load": "skmlp._persistence",
+    "load_pickle": "skmlp._persistence",
     "ModelFileError": "skmlp._persistence",
 }
 
@@ -36,6 +37,7 @@ __all__ = [
     "__version__",
     "build_mlp",
     "load",
+    "load_pickle",
     "save",
 ]
 
