@@ -174,7 +174,7 @@ def _decode(value, where: str = "the model file"):
     keys = set(value)
     if keys == {"__float__"}:
         word = value["__float__"]
-        if word not in _FLOAT_WORDS:
+        if not isinstance(word, str) or word not in _FLOAT_WORDS:
             raise ModelFileError(f"{where}: {word!r} is not a stored float")
         return float(word)
     if keys == {"__tuple__"} and isinstance(value["__tuple__"], list):

@@ -8,6 +8,8 @@ dataset, missing data, unwritable folder, bad file) print one line and exit with
 from __future__ import annotations
 
 import argparse
+import csv
+import math
 import os
 import sys
 from pathlib import Path
@@ -27,7 +29,11 @@ examples:
   skmlp run                                   # the six seed architectures on sklearn's digits
   skmlp run --dataset mnist --data-dir ~/mnist --out results/mnist
   skmlp run --dataset mnist --n-train 3000 --epochs 3 --architectures mlp2,mlp2-bn-do
-  skmlp predict results/mnist/best_model.joblib t10k-images-idx3-ubyte.gz
+  skmlp predict results/mnist/best_model.skmlp t10k-images-idx3-ubyte.gz
+
+models: best_model.skmlp is safe to load from anyone (no pickle). best_model.joblib is a
+pickle, which can run any code when loaded: predict refuses it unless you pass --trust-pickle,
+only for a file you made yourself.
 
 datasets: digits ships with scikit-learn (offline). mnist and fashion-mnist are read from
 --data-dir, $SKMLP_DATA/<name>/, ~/.cache/skmlp/<name>/ (or Debian's dataset-fashion-mnist),
@@ -73,7 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--n-train", type=int, help="use a stratified subsample of training rows")
     run.add_argument("--n-test", type=int, help="use a stratified subsample of test rows")
-    run.add_argument("--out", default="skmlp_results", help="output folder (default: %(default)s)")
+    run.add_argument(
+        "--out",
+        help="output folder (default: skmlp_results/<dataset>); one run at a time per folder",
+    )
     run.add_argument("--n-jobs", type=int, default=1, help="parallel CV fits (default: 1)")
     run.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -83,20 +92,141 @@ def _parser() -> argparse.ArgumentParser:
     pred = sub.add_parser(
         "predict",
         help="predict classes with a saved model",
-        description="Apply a model saved by 'skmlp run' (best_model.skmlp or "
-        "best_model.joblib) to images in an IDX file (.gz or raw), a .npy array or a .csv of "
-        "pixel rows. .skmlp files are safe to load from anyone; joblib files can run code "
-        "when loaded, so only load those you trust.",
+        description="Apply a model saved by 'skmlp run' (best_model.skmlp) to images in an "
+        "IDX file (.gz or raw), a .npy array or a .csv of pixel rows. The model's format is "
+        "told from its content, not its name: .skmlp files are safe to load from anyone; a "
+        "pickle (best_model.joblib) can run any code when loaded and is refused unless "
+        "--trust-pickle is given.",
     )
-    pred.add_argument("model", help="a model file: .skmlp (safe) or .joblib (trusted only)")
+    pred.add_argument("model", help="a model file: best_model.skmlp (safe to load)")
     pred.add_argument("input", help="IDX, .npy or .csv file of raw pixels, one image per row")
     pred.add_argument("--proba", action="store_true", help="print class probabilities too")
-    pred.add_argument("--output", help="write predictions to this .csv instead of stdout")
+    pred.add_argument("--output", help="write predictions to this .csv file instead of stdout")
+    pred.add_argument(
+        "--header", choices=("auto", "yes", "no"), default="auto",
+        help="whether a .csv input's first row is a header (default: auto: a row of names, "
+        "or pandas' 0,1,...,n-1, is a header; a row mixing numbers and text is refused)",
+    )  # fmt: skip
+    pred.add_argument(
+        "--trust-pickle", action="store_true",
+        help="also load a pickle (joblib) model file; this runs any code in the file: "
+        "only for a file you made yourself",
+    )  # fmt: skip
     pred.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
     return parser
 
 
-def _read_input(path: str):
+def _is_number(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def _is_default_header(cells: list[str]) -> bool:
+    """pandas' default header (0, 1, ..., n-1), or the same counted from 1."""
+    values = [float(c) for c in cells]
+    return values in (list(range(len(cells))), list(range(1, len(cells) + 1)))
+
+
+def _csv_layout(path: Path, header: str) -> tuple[bool, bool]:
+    """Whether the first row is a header, and whether the first column is an index."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        first = next(csv.reader(f), None)
+    if not first or not any(cell.strip() for cell in first):
+        raise ValueError(f"{path}: the file is empty (or its first line is)")
+    # pandas writes its index under an empty header cell: `df.to_csv(path)`
+    index = header != "no" and len(first) > 1 and first[0].strip() == ""
+    cells = first[1:] if index else first
+    numeric = [_is_number(c) for c in cells]
+    if header == "yes" or index:
+        return True, index
+    if header == "no":
+        return False, False
+    if all(numeric):
+        return _is_default_header(cells), False
+    if not any(numeric):
+        return True, False  # names, such as pixel0, pixel1, ...
+    col = numeric.index(False) + 1
+    raise ValueError(
+        f"{path}: cannot tell whether the first row is a header: it mixes numbers and text "
+        f"(column {col}: {cells[col - 1]!r}); pass --header yes or --header no"
+    )
+
+
+def _bad_cell(path: Path, skip: int, index: bool) -> str:
+    """Where the first cell that is not a number is, in words (the slow path)."""
+    width = None
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        for row_number, row in enumerate(reader, start=1 - skip):
+            if row_number < 1:
+                continue
+            row = row[1:] if index else row
+            if width is None:
+                width = len(row)
+            if len(row) != width:
+                return (
+                    f"data row {row_number} (line {reader.line_num}) has {len(row)} cells, "
+                    f"the first has {width}"
+                )
+            for col, cell in enumerate(row, start=1):
+                if not _is_number(cell):
+                    return (
+                        f"data row {row_number} (line {reader.line_num}), column {col}: "
+                        f"{cell!r} is not a number"
+                    )
+    return "a cell is not a number"  # pragma: no cover - pandas and csv disagree
+
+
+def _read_csv(path: Path, header: str):
+    import numpy as np
+    import pandas as pd
+
+    has_header, index = _csv_layout(path, header)
+    try:
+        frame = pd.read_csv(path, header=None, skiprows=int(has_header), dtype=np.float64,
+                            skip_blank_lines=False, encoding="utf-8-sig")  # fmt: skip
+    except pd.errors.EmptyDataError:
+        frame = None
+    except ValueError:  # a cell that is not a number, or a ragged row
+        raise ValueError(f"{path}: {_bad_cell(path, int(has_header), index)}") from None
+    if frame is None or frame.empty:
+        what = "a header row but no data rows" if has_header else "no data rows"
+        raise ValueError(f"{path}: the file has {what}")
+    X = frame.to_numpy()[:, 1:] if index else frame.to_numpy()
+    if not np.isfinite(X).all():
+        raise ValueError(f"{path}: {_bad_cell(path, int(has_header), index)}")
+    if index:
+        print(f"skmlp: {path}: first column is an index (empty header cell); ignored",
+              file=sys.stderr)  # fmt: skip
+    return X
+
+
+def _read_npy(path: Path):
+    import numpy as np
+
+    try:
+        X = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise ValueError(
+                f"{path}: holds Python objects (a pickled array), which skmlp does not load; "
+                "save a numeric array"
+            ) from None
+        raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
+    if not isinstance(X, np.ndarray):
+        raise ValueError(f"{path}: an .npz archive, not one .npy array")
+    if X.ndim == 0:
+        raise ValueError(f"{path}: holds a single value (a 0-d array); expected one image per row")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: holds {X.dtype} values; expected numbers")
+    if X.size == 0:
+        raise ValueError(f"{path}: holds no images (shape {X.shape})")
+    return X
+
+
+def _read_input(path: str, header: str = "auto"):
     import numpy as np
 
     p = Path(path)
@@ -104,13 +234,9 @@ def _read_input(path: str):
         raise FileNotFoundError(f"input file {path} does not exist")
     name = p.name.lower()
     if name.endswith(".npy"):
-        X = np.load(p, allow_pickle=False)
+        X = _read_npy(p)
     elif name.endswith(".csv"):
-        import pandas as pd
-
-        X = pd.read_csv(p, header=None).to_numpy()
-        if X.size and not np.issubdtype(X.dtype, np.number):
-            X = pd.read_csv(p).to_numpy()  # the first row was a header
+        X = _read_csv(p, header)
     else:
         from .datasets import read_idx
 
@@ -121,8 +247,25 @@ def _read_input(path: str):
     return X.reshape(len(X), -1)
 
 
+def _load_model(path: str, trust_pickle: bool):
+    """Load by content: a zip is an skmlp file (never unpickled); a pickle needs the opt-in."""
+    from ._persistence import file_format, load, load_pickle
+
+    if file_format(path) in ("pickle", "unknown") and trust_pickle:
+        print(f"skmlp: {path}: unpickling (--trust-pickle): this runs any code in the file",
+              file=sys.stderr)  # fmt: skip
+        return load_pickle(path)
+    return load(path)
+
+
 def _cmd_run(args, backend) -> int:
-    from .experiment import ExperimentConfig, check_output_dir, format_results, run_experiment
+    from .experiment import (
+        ExperimentConfig,
+        check_output_dir,
+        default_output_dir,
+        format_results,
+        run_experiment,
+    )
 
     config = ExperimentConfig(
         dataset=args.dataset,
@@ -136,13 +279,14 @@ def _cmd_run(args, backend) -> int:
         n_test=args.n_test,
     )
     config.validate()
-    check_output_dir(args.out)
+    out = args.out if args.out is not None else default_output_dir(config.dataset)
+    check_output_dir(out)
     if not args.quiet:
         print("Keras backend: {} ({})".format(*backend), flush=True)
     result = run_experiment(
         config,
         data_dir=args.data_dir,
-        out=args.out,
+        out=out,
         n_jobs=args.n_jobs,
         plots=not args.no_plots,
         verbose=not args.quiet,
@@ -151,23 +295,30 @@ def _cmd_run(args, backend) -> int:
     print()
     print(format_results(result.results))
     print(
-        f"\nbest by CV accuracy: {result.best_architecture}  ->  {result.out / 'best_model.joblib'}"
+        f"\nbest by CV accuracy: {result.best_architecture}  ->  {result.out / 'best_model.skmlp'}"
     )
+    print(f"predict with: skmlp predict {result.out / 'best_model.skmlp'} IMAGES")
     return 0
 
 
 def _cmd_predict(args, backend) -> int:
-    import joblib
     import numpy as np
 
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"model file {args.model} does not exist")
-    from ._persistence import is_model_file, load
-
-    X = _read_input(args.input)
-    model = load(args.model) if is_model_file(args.model) else joblib.load(args.model)
+    if args.output and Path(args.output).is_dir():
+        raise IsADirectoryError(f"--output {args.output} is a folder; give a .csv file name")
+    X = _read_input(args.input, args.header)
+    model = _load_model(args.model, args.trust_pickle)
     if not hasattr(model, "predict_proba"):
         raise ValueError(f"{args.model} does not hold a classifier")
+    n_features = getattr(model, "n_features_in_", None)
+    if n_features is not None and X.shape[1] == n_features + 1:
+        if np.array_equal(X[:, 0], np.arange(len(X))):
+            raise ValueError(
+                f"{args.input}: the first column looks like a row index (0, 1, 2, ...) and the "
+                f"model takes {n_features} features: remove it (pandas: to_csv(index=False))"
+            )
     proba = model.predict_proba(X)
     classes = model.classes_
     pred = classes[np.argmax(proba, axis=1)]

@@ -15,28 +15,42 @@ cross-validated accuracy (never by test score) and saves everything to a folder:
 ``run.json``
     What ran: dataset and checksum, configuration, versions, Keras backend, seeds,
     timings, command line.
-``best_model.joblib``, ``best_model.skmlp``
-    The chosen pipeline, which takes raw pixels: as joblib, and in skmlp's
-    pickle-free format (:func:`skmlp.save`), safe to share.
+``best_model.skmlp``, ``best_model.joblib``
+    The chosen pipeline, which takes raw pixels: in skmlp's pickle-free format
+    (:func:`skmlp.save`), safe to share and to load, and as a joblib pickle for
+    your own use (loading a pickle can run code: never load one you did not make).
+    ``run.json`` records the SHA-256 of both.
 ``plots/``
     Loss curves, weight distributions, CV accuracy with error bars (PNG).
 
 Every finished fit is stored under ``fits/`` (CV) and ``refits/`` (final models)
 the moment it ends, each file written atomically. Running the same command again
-after an interruption reuses them; a finished run returns at once.
+after an interruption reuses them; a finished run returns at once. Reused models are
+stored in the safe format and checked against the SHA-256 in their record; one that
+does not match is refitted, never trusted. One run at a time may use a folder: a
+lock file (``.skmlp-run.lock``) names the run holding it, and a lock left by a run
+that was killed is recognised and taken over.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import platform
+import socket
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+try:  # POSIX: the kernel releases the run lock when its holder dies
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the lock file's pid is checked instead
+    fcntl = None
 
 import joblib
 import numpy as np
@@ -48,7 +62,13 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._io import atomic_write, atomic_write_json, atomic_write_text
+from ._io import (
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+    pid_alive,
+    remove_stale_temporaries,
+)
 from ._preprocessing import PixelScaler
 from .architectures import SEED_ARCHITECTURES, Architecture, get_architecture, param_grid
 from .datasets import load_dataset
@@ -58,6 +78,7 @@ __all__ = [
     "ExperimentConfig",
     "ExperimentResult",
     "check_output_dir",
+    "default_output_dir",
     "format_results",
     "make_pipeline",
     "make_search",
@@ -198,7 +219,8 @@ class ExperimentResult:
         The run record (``run.json``).
     best_model : sklearn.pipeline.Pipeline
         The best architecture's pipeline, refitted on the whole training set
-        (loaded from ``best_model.joblib`` on first access after a finished run).
+        (loaded from ``best_model.skmlp`` on first access after a finished run,
+        after its SHA-256 is checked against the run record; never unpickled).
     """
 
     results: pd.DataFrame
@@ -212,7 +234,21 @@ class ExperimentResult:
     @property
     def best_model(self) -> Pipeline:
         if self._best_model is None:
-            self._best_model = joblib.load(self.out / "best_model.joblib")
+            from ._persistence import load
+
+            path = self.out / "best_model.skmlp"
+            expected = self.record.get("artefacts", {}).get(path.name)
+            if expected is None:
+                raise ValueError(
+                    f"{self.out / 'run.json'} records no SHA-256 for {path} (an older skmlp "
+                    "wrote it): delete run.json and run again to verify the model"
+                )
+            if _sha256_file(path) != expected:
+                raise ValueError(
+                    f"{path} does not match the SHA-256 in {self.out / 'run.json'}: it was "
+                    "changed after the run; refusing to use it"
+                )
+            self._best_model = load(path)
         return self._best_model
 
 
@@ -261,7 +297,7 @@ class _ResumableFit(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         key = _fit_key(self.estimator, X, y)
         self.key_ = key
         path = Path(self.store) / f"{key}.json"
-        self.record_ = json.loads(path.read_text()) if path.is_file() else None
+        self.record_ = _read_json(path) if path.is_file() else None
         if self.record_ is None:
             start = time.perf_counter()
             with warnings.catch_warnings():
@@ -438,6 +474,131 @@ def _versions() -> dict:
     return out
 
 
+def default_output_dir(dataset: str) -> Path:
+    """The output folder used when none is given: ``skmlp_results/<dataset>``.
+
+    One folder per dataset, so that runs on different datasets never collide.
+
+    Parameters
+    ----------
+    dataset : str
+        The dataset's name.
+
+    Returns
+    -------
+    pathlib.Path
+        A path relative to the current folder.
+    """
+    return Path("skmlp_results") / dataset
+
+
+def _read_json(path: Path):
+    """Read a JSON record; a broken one is an error that names the file."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"{path}: not valid JSON ({exc}); the file is damaged: delete it (or the whole "
+            "folder) to recompute what it held"
+        ) from None
+
+
+def _sha256_file(path: Path) -> str | None:
+    if not Path(path).is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_against_data(config: ExperimentConfig, y) -> None:
+    """Settings that depend on the data, checked before any fit."""
+    counts = np.unique(y, return_counts=True)[1]
+    n, k, smallest = len(y), len(counts), int(counts.min())
+    if smallest < config.cv:
+        raise ValueError(
+            f"cv={config.cv} stratified folds need {config.cv} training rows of every class; "
+            f"the smallest class has {smallest}"
+        )
+    vf = config.validation_fraction
+    if vf > 0:
+        n_val = math.ceil(vf * n)
+        if n_val < k or n - n_val < k or smallest < 2:
+            raise ValueError(
+                f"validation_fraction={vf} holds out {n_val} of the {n} training rows and "
+                f"leaves {n - n_val} to train on; each part needs one row of each of the {k} "
+                f"classes: choose a value from {k / n:.3g} to {(n - k) / n:.3g}, or 0"
+            )
+
+
+class _OutputLock:
+    """One run per output folder: an exclusive lock on ``.skmlp-run.lock`` naming its holder.
+
+    On POSIX the lock is ``flock``: the kernel releases it when its holder exits,
+    even when killed, so a lock file still naming a holder when the lock is free
+    was left by a killed run. Elsewhere the holder's pid is checked.
+    """
+
+    NAME = ".skmlp-run.lock"
+
+    def __init__(self, out: Path, command: str | None, log):
+        self.path, self.command, self.log, self.fd = Path(out) / self.NAME, command, log, None
+
+    def _holder(self, fd) -> dict:
+        os.lseek(fd, 0, os.SEEK_SET)
+        raw = os.read(fd, 65536)
+        try:
+            holder = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            holder = {"pid": "?", "host": "?"}
+        return holder if isinstance(holder, dict) else {}
+
+    def _busy(self, holder: dict) -> OSError:
+        return OSError(
+            f"{self.path.parent} is in use by another skmlp run (pid {holder.get('pid', '?')} "
+            f"on {holder.get('host', '?')}, started {holder.get('started', '?')}); wait for it "
+            f"to finish or choose another --out (lock: {self.path})"
+        )
+
+    def __enter__(self):
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise self._busy(self._holder(fd)) from None
+            holder = self._holder(fd)
+            if holder:
+                pid, here = holder.get("pid"), holder.get("host") == socket.gethostname()
+                if fcntl is None and (not here or (isinstance(pid, int) and pid_alive(pid))):
+                    raise self._busy(holder)
+                self.log(
+                    f"{self.path.parent}: taking over the lock of a run that is no longer "
+                    f"running (pid {pid} on {holder.get('host')})"
+                )
+            me = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "command": self.command or " ".join(sys.argv),
+            }
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(me).encode())
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        os.ftruncate(self.fd, 0)  # released cleanly: an empty lock file names no one
+        os.close(self.fd)  # and closing releases the flock
+
+
 def check_output_dir(out: str | Path) -> Path:
     """Create ``out`` if needed and check it is writable; raise ``OSError`` if not.
 
@@ -508,14 +669,19 @@ def _markdown_table(results: pd.DataFrame, dataset: str) -> str:
 def _refit(arch, pipeline, data, out: Path, log) -> tuple[dict, Pipeline]:
     """Refit one architecture on the whole training set, or load the stored refit."""
     record_path = out / "refits" / f"{arch.name}.json"
-    model_path = out / "models" / f"{arch.name}.joblib"
+    model_path = out / "models" / f"{arch.name}.skmlp"
     X_train, y_train, X_test, y_test = data
     key = _fit_key(pipeline, X_train, y_train, X_test, y_test)
     if record_path.is_file() and model_path.is_file():
-        record = json.loads(record_path.read_text())
+        record = _read_json(record_path)
         if record.get("key") == key:
-            log(f"  refit {arch.name}: reusing the stored model")
-            return record, joblib.load(model_path)
+            # the safe format, and exactly the file the record vouches for
+            if record.get("model_sha256") == _sha256_file(model_path):
+                from ._persistence import load
+
+                log(f"  refit {arch.name}: reusing the stored model")
+                return record, load(model_path)
+            log(f"  refit {arch.name}: {model_path} does not match its record; refitting")
     mlp_params = pipeline[-1].get_params()
     held = mlp_params["validation_fraction"] if mlp_params["monitor_validation"] else 0
     note = f" ({held:.0%} of them held out for the validation curve)" if held else ""
@@ -548,7 +714,10 @@ def _refit(arch, pipeline, data, out: Path, log) -> tuple[dict, Pipeline]:
         "history": mlp.history_,
     }
     # the model first, then the record that vouches for it
-    atomic_write(model_path, lambda tmp: joblib.dump(model, tmp))
+    from ._persistence import save
+
+    save(model, model_path)
+    record["model_sha256"] = _sha256_file(model_path)
     atomic_write_json(record_path, record)
     log(
         f"  refit {arch.name}: {fit_time:.1f}s, test accuracy {100 * test_acc:.2f}% "
@@ -561,7 +730,7 @@ def run_experiment(
     config: ExperimentConfig | None = None,
     *,
     data_dir=None,
-    out: str | Path = "skmlp_results",
+    out: str | Path | None = None,
     n_jobs: int | None = 1,
     plots: bool = True,
     verbose: bool = True,
@@ -575,9 +744,11 @@ def run_experiment(
         What to run; ``None`` is the seed's six architectures on digits.
     data_dir : str, path or None, default=None
         Folder of the IDX files (see :mod:`skmlp.datasets`).
-    out : str or path, default="skmlp_results"
-        Output folder; created if needed. A run with other settings already in it
-        is refused, so that results are never mixed.
+    out : str, path or None, default=None
+        Output folder; created if needed. ``None`` is
+        :func:`default_output_dir` of the dataset (``skmlp_results/<dataset>``). A
+        run with other settings already in it is refused, so that results are never
+        mixed, and so is a second run while one is using it.
     n_jobs : int or None, default=1
         Parallel CV fits.
     plots : bool, default=True
@@ -594,24 +765,34 @@ def run_experiment(
     """
     config = config or ExperimentConfig()
     config.validate()
-    out = check_output_dir(out)
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
+    out = check_output_dir(default_output_dir(config.dataset) if out is None else out)
     log = print if verbose else (lambda *a, **k: None)
+    with _OutputLock(out, command, log):
+        return _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command)
+
+
+def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> ExperimentResult:
+    """The run, with the output folder locked."""
     run_path = out / "run.json"
-    previous = json.loads(run_path.read_text()) if run_path.is_file() else None
+    previous = _read_json(run_path) if run_path.is_file() else None
     if previous and previous.get("config_key") != config.key():
         raise ValueError(
             f"{out} holds a run with other settings ({previous.get('config')}); "
             "choose another --out folder or delete it"
         )
-    if previous and previous.get("complete") and (out / "best_model.joblib").is_file():
+    if previous and previous.get("complete") and (out / "best_model.skmlp").is_file():
         log(f"{out}: this run is complete; loading its results (delete run.json to redo it)")
         return _load_result(out, previous)
 
-    _remove_stale_temporaries(out)
+    for tmp in remove_stale_temporaries(out / d for d in ("", "fits", "refits", "models", "plots")):
+        log(f"removed {tmp}, left by a run that was killed")
     started = time.time()
     data = load_dataset(config.dataset, data_dir)
     X_train, y_train = _subsample(data.X_train, data.y_train, config.n_train, config.random_state)
     X_test, y_test = _subsample(data.X_test, data.y_test, config.n_test, config.random_state)
+    _check_against_data(config, y_train)  # every setting checked before the first fit
     import keras
 
     log(
@@ -652,7 +833,7 @@ def run_experiment(
     store = out / "fits"
     store.mkdir(exist_ok=True)
     total = len(config.architectures) * config.cv
-    cached = [json.loads(p.read_text()) for p in store.glob("*.json")]
+    cached = [_read_json(p) for p in store.glob("*.json")]
     if cached:
         log(f"resuming: {len(cached)} of {total} CV fits already done")
     n_features, n_classes = X_train.shape[1], len(np.unique(y_train))
@@ -711,10 +892,10 @@ def run_experiment(
     best_model = models[best_name]
 
     # 3. artefacts, each written atomically
-    atomic_write(out / "best_model.joblib", lambda tmp: joblib.dump(best_model, tmp))
     from ._persistence import save
 
-    save(best_model, out / "best_model.skmlp")  # the same model, safe to share
+    save(best_model, out / "best_model.skmlp")  # safe to share and to load
+    atomic_write(out / "best_model.joblib", lambda tmp: joblib.dump(best_model, tmp))
     atomic_write_text(out / "results.csv", results.to_csv(index=False))
     atomic_write_text(out / "results.md", _markdown_table(results, config.dataset))
     atomic_write_text(out / "cv_results.csv", cv_results.to_csv(index=False))
@@ -723,6 +904,9 @@ def run_experiment(
     record.update(
         complete=True,
         best_architecture=best_name,
+        artefacts={
+            name: _sha256_file(out / name) for name in ("best_model.skmlp", "best_model.joblib")
+        },
         timings={
             "cv_s": round(cv_time, 2),
             "refit_s": round(time.time() - refit_start, 2),
@@ -734,12 +918,6 @@ def run_experiment(
     return ExperimentResult(results, cv_results, best_name, histories, out, record, best_model)
 
 
-def _remove_stale_temporaries(out: Path) -> None:
-    """Delete temporary files a killed run left behind (never a finished file)."""
-    for tmp in out.rglob(".*.part"):
-        tmp.unlink(missing_ok=True)
-
-
 def _recorded_fit_times(search, store: Path, X, y) -> list[float]:
     """Mean original fit time per candidate (replayed folds report ~0 in cv_results_)."""
     times = []
@@ -749,7 +927,7 @@ def _recorded_fit_times(search, store: Path, X, y) -> list[float]:
         per_fold = []
         for train, _ in folds:
             key = _fit_key(est.estimator, X[train], y[train])
-            rec = json.loads((store / f"{key}.json").read_text())
+            rec = _read_json(store / f"{key}.json")
             per_fold.append(rec["fit_time"])
         times.append(float(np.mean(per_fold)))
     return times
@@ -777,7 +955,7 @@ def _load_result(out: Path, record: dict) -> ExperimentResult:
     histories = {}
     for name in results["architecture"]:
         path = out / "refits" / f"{name}.json"
-        histories[name] = json.loads(path.read_text())["history"] if path.is_file() else {}
+        histories[name] = _read_json(path).get("history", {}) if path.is_file() else {}
     return ExperimentResult(
         results, cv_results, record["best_architecture"], histories, out, record
     )
