@@ -19,13 +19,21 @@ Where MNIST and Fashion-MNIST are looked for, in order:
    each checked against its SHA-256 and renamed into place only when complete.
 
 Checksums are of the decompressed IDX bytes, so a file from any mirror, gzipped
-or not, is recognised.
+or not, is recognised. Every file is checked against the known SHA-256 while it is
+read (``verify=False`` accepts a modified copy); a cached file that fails the check,
+or cannot be read, is downloaded again and replaced.
+
+IDX files are read streamed: the header is checked first (shape, type, and a size
+budget), then exactly the data it declares, so a small compressed file cannot make
+the reader decompress gigabytes before it is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import math
 import os
 import shutil
 import struct
@@ -50,6 +58,8 @@ __all__ = [
 ]
 
 ENV_VAR = "SKMLP_DATA"
+#: Largest IDX data read_idx accepts by default (bytes after decompression).
+MAX_IDX_BYTES = 2**31
 
 # IDX type codes (the third byte of the magic number) and their big-endian dtypes
 _IDX_DTYPES = {
@@ -130,27 +140,124 @@ DATASETS = {
 
 
 # --------------------------------------------------------------------- IDX
-def _open_maybe_gzip(path: Path):
-    with open(path, "rb") as f:
-        head = f.read(2)
-    return gzip.open(path, "rb") if head == b"\x1f\x8b" else open(path, "rb")
+def _open_error(path: Path, exc: OSError) -> OSError:
+    """The real cause of a failed open (permission, folder, missing), naming the file."""
+    return type(exc)(f"{path}: cannot be read: {exc.strerror or exc}")
+
+
+@contextlib.contextmanager
+def _open_stream(path: Path):
+    """The file's decompressed bytes as a stream; gzip is told from the first bytes."""
+    try:
+        raw = open(path, "rb")
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+    with raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        if not gz:
+            yield raw, os.fstat(raw.fileno()).st_size
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+            yield f, None
+
+
+def _damaged(path: Path, exc: Exception) -> ValueError:
+    return ValueError(f"{path}: cannot be decompressed ({exc}); the file is damaged.")
+
+
+def _read_exactly(f, n: int, path: Path) -> bytes:
+    data = bytearray()
+    try:
+        while len(data) < n:
+            chunk = f.read(min(n - len(data), 2**22))
+            if not chunk:
+                break
+            data += chunk
+    except (EOFError, zlib.error, OSError) as exc:
+        raise _damaged(path, exc) from None
+    return data
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        with _open_maybe_gzip(path) as f:
+    """The whole decompressed content (for checksums of small files)."""
+    with _open_stream(path) as (f, _):
+        try:
             return f.read()
-    except (EOFError, OSError, zlib.error) as exc:
-        raise ValueError(f"{path}: cannot be decompressed ({exc}); the file is damaged.") from exc
+        except (EOFError, zlib.error, OSError) as exc:
+            raise _damaged(path, exc) from None
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+def _read_idx(path: Path, *, max_bytes=None, expected=None) -> tuple[np.ndarray, str]:
+    """Read an IDX file streamed; return the array and the SHA-256 of its IDX bytes.
+
+    ``expected`` is ``(shape, dtype, what)``: a header declaring anything else is
+    refused before any data is read.
+    """
+    digest = hashlib.sha256()
+    with _open_stream(path) as (f, file_size):
+        head = _read_exactly(f, 4, path)
+        if len(head) < 4:
+            raise ValueError(f"{path}: {len(head)} bytes is too short to be an IDX file.")
+        zero, code, ndim = struct.unpack(">HBB", head)
+        if zero != 0 or code not in _IDX_DTYPES or ndim == 0:
+            raise ValueError(
+                f"{path}: not an IDX file (magic number 0x{bytes(head).hex()}; expected "
+                "0x0000 followed by a type code such as 0x08 and the number of dimensions)."
+            )
+        dims_raw = _read_exactly(f, 4 * ndim, path)
+        if len(dims_raw) < 4 * ndim:
+            raise ValueError(
+                f"{path}: truncated IDX header ({4 + len(dims_raw)} of {4 + 4 * ndim} bytes)."
+            )
+        dims = struct.unpack(f">{ndim}I", dims_raw)
+        dtype = _IDX_DTYPES[code]
+        size = math.prod(dims) * dtype.itemsize
+        if expected is not None:
+            shape, want_dtype, what = expected
+            if dims != shape or dtype != want_dtype:
+                raise ValueError(
+                    f"{path}: expected {what} of shape {shape} and dtype {want_dtype}, found "
+                    f"shape {dims} and dtype {dtype.newbyteorder('=')}."
+                )
+        limit = MAX_IDX_BYTES if max_bytes is None else max_bytes
+        if size > limit:
+            raise ValueError(
+                f"{path}: the header declares shape {dims}, {size} bytes of data, over the "
+                f"limit of {limit} bytes (read_idx's max_bytes)."
+            )
+        header = 4 + 4 * ndim
+        found = None if file_size is None else file_size - header
+        data = _read_exactly(f, size, path) if found is None or found == size else b""
+        if found is None:
+            found = len(data) + len(_read_exactly(f, 1, path))  # one byte more is enough
+        if found != size:
+            state = "truncated" if found < size else "longer than its header says"
+            more = "" if found < size else " at least"
+            raise ValueError(
+                f"{path}: {state}: header declares shape {dims} ({size} bytes of data) "
+                f"but the file holds{more} {found} bytes."
+            )
+    digest.update(head)
+    digest.update(dims_raw)
+    digest.update(data)
+    array = np.frombuffer(data, dtype=dtype).reshape(dims) if size else np.empty(dims, dtype)
+    return array.astype(dtype.newbyteorder("="), copy=False), digest.hexdigest()
+
+
+def read_idx(path: str | os.PathLike, *, max_bytes: int | None = None) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzipped or not.
+
+    The file is read streamed: the header is checked first, then exactly the data
+    it declares, so a damaged or hostile file is refused before it is decompressed.
 
     Parameters
     ----------
     path : str or path-like
         The file. Gzip is detected from its first bytes, not its name.
+    max_bytes : int or None, default=None
+        Largest amount of data (after decompression) to accept; ``None`` is
+        :data:`MAX_IDX_BYTES` (2 GiB).
 
     Returns
     -------
@@ -160,8 +267,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the magic number, type code or header is invalid, or the data is
-        shorter or longer than the header declares. The message names the file.
+        If the magic number, type code or header is invalid, the declared data is
+        over ``max_bytes``, or the data is shorter or longer than the header
+        declares. The message names the file.
+    OSError
+        The file cannot be read (missing, permission denied, a folder); the message
+        names the file and the cause.
 
     Examples
     --------
@@ -172,34 +283,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     >>> read_idx(path)
     array([0, 1, 2, 3, 4], dtype=uint8)
     """
-    path = Path(path)
-    return _parse_idx(_read_bytes(path), path)
-
-
-def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
-    if len(raw) < 4:
-        raise ValueError(f"{path}: {len(raw)} bytes is too short to be an IDX file.")
-    zero, code, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or code not in _IDX_DTYPES or ndim == 0:
-        raise ValueError(
-            f"{path}: not an IDX file (magic number 0x{raw[:4].hex()}; expected 0x0000 "
-            "followed by a type code such as 0x08 and the number of dimensions)."
-        )
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header ({len(raw)} of {header} bytes).")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = _IDX_DTYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    found = len(raw) - header
-    if found != expected:
-        state = "truncated" if found < expected else "longer than its header says"
-        raise ValueError(
-            f"{path}: {state}: header declares shape {dims} ({expected} bytes of data) "
-            f"but the file holds {found} bytes."
-        )
-    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
-    return array.astype(dtype.newbyteorder("="))
+    return _read_idx(Path(path), max_bytes=max_bytes)[0]
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | None = None) -> None:
@@ -260,10 +344,21 @@ def _search_dirs(ds: _Dataset, data_dir) -> list[Path]:
     """The folders to look in, in lookup order."""
     if data_dir is not None:
         base = Path(data_dir).expanduser()
+        if base.is_file():
+            raise NotADirectoryError(
+                f"data_dir {base} is a file: pass the folder that holds the four "
+                f"{ds.title} IDX files (--data-dir)"
+            )
         return [base, base / ds.name]
     dirs = []
     if os.environ.get(ENV_VAR):
-        dirs.append(Path(os.environ[ENV_VAR]).expanduser() / ds.name)
+        base = Path(os.environ[ENV_VAR]).expanduser()
+        if base.is_file():
+            raise NotADirectoryError(
+                f"{ENV_VAR}={os.environ[ENV_VAR]} is a file, not a folder: set {ENV_VAR} to a "
+                f"folder whose {ds.name}/ subfolder holds the four IDX files (or unset it)"
+            )
+        dirs.append(base / ds.name)
     dirs.append(data_home() / ds.name)
     dirs += [Path(d) for d in ds.system_dirs]
     return dirs
@@ -313,10 +408,14 @@ def _download(ds: _Dataset, dest: Path, timeout: float) -> dict[str, Path]:
 
 
 def _sha256_ok(path: Path, expected: str) -> bool:
+    digest = hashlib.sha256()
     try:
-        return hashlib.sha256(_read_bytes(path)).hexdigest() == expected
-    except ValueError:
+        with _open_stream(path) as (f, _):
+            while chunk := f.read(2**22):
+                digest.update(chunk)
+    except (ValueError, OSError, EOFError, zlib.error):
         return False
+    return digest.hexdigest() == expected
 
 
 def _locate(ds: _Dataset, data_dir, download: bool, timeout: float) -> dict[str, Path]:
@@ -336,23 +435,43 @@ def _locate(ds: _Dataset, data_dir, download: bool, timeout: float) -> dict[str,
         raise OSError(_missing_message(ds, looked, f"download failed: {exc}")) from exc
 
 
-def _load_idx_dataset(name: str, data_dir, download: bool, timeout: float) -> Bunch:
+def _read_part(ds: _Dataset, part: str, path: Path, verify: bool) -> np.ndarray:
+    split, kind = part.split("_")
+    n = _SIZES[split]
+    shape = (n, 28, 28) if kind == "images" else (n,)
+    what = f"{ds.title} {split} {kind}"
+    array, digest = _read_idx(path, expected=(shape, np.dtype(">u1"), what))
+    if verify and digest != ds.sha256[part]:
+        raise ValueError(
+            f"{path}: not the official {what} file: its SHA-256 is {digest[:16]}..., "
+            f"expected {ds.sha256[part][:16]}... (a modified or different copy; pass "
+            "verify=False to use it anyway)"
+        )
+    if kind == "labels" and array.max() > 9:
+        raise ValueError(f"{path}: labels must be 0-9, found {int(array.max())}.")
+    return array
+
+
+def _load_idx_dataset(name: str, data_dir, download: bool, timeout: float, verify=True) -> Bunch:
     ds = DATASETS[name]
     files = _locate(ds, data_dir, download, timeout)
+    cache = data_home() / ds.name
     arrays = {}
     for part, path in files.items():
-        array = read_idx(path)
-        split, kind = part.split("_")
-        n = _SIZES[split]
-        want = (n, 28, 28) if kind == "images" else (n,)
-        if array.shape != want or array.dtype != np.uint8:
-            raise ValueError(
-                f"{path}: expected {ds.title} {split} {kind} of shape {want} and dtype uint8, "
-                f"found shape {array.shape} and dtype {array.dtype}."
-            )
-        if kind == "labels" and array.max() > 9:
-            raise ValueError(f"{path}: labels must be 0-9, found {int(array.max())}.")
-        arrays[part] = array
+        try:
+            arrays[part] = _read_part(ds, part, path, verify)
+        except ValueError:
+            # a stale or damaged file in skmlp's own cache is replaced, never kept
+            if not (download and verify and path.parent == cache):
+                raise
+            try:
+                files = _download(ds, cache, timeout)
+            except OSError as exc:
+                raise OSError(
+                    f"{path}: the cached file is damaged or stale and downloading a fresh "
+                    f"copy failed: {exc}"
+                ) from exc
+            arrays[part] = _read_part(ds, part, files[part], verify)
     return _bunch(
         name=name,
         X_train=arrays["train_images"].reshape(-1, 784),
@@ -375,7 +494,9 @@ def _bunch(**fields) -> Bunch:
 
 
 # ----------------------------------------------------------------- loaders
-def load_mnist(data_dir=None, *, download: bool = True, timeout: float = 60.0) -> Bunch:
+def load_mnist(
+    data_dir=None, *, download: bool = True, timeout: float = 60.0, verify: bool = True
+) -> Bunch:
     """Load MNIST's official split: 60,000 training and 10,000 test digits.
 
     Parameters
@@ -387,6 +508,9 @@ def load_mnist(data_dir=None, *, download: bool = True, timeout: float = 60.0) -
         Download into the cache when the files are found nowhere.
     timeout : float, default=60.0
         Seconds to wait on a download connection.
+    verify : bool, default=True
+        Check every file against the official SHA-256 (a cached file that fails
+        is downloaded again). ``False`` accepts a modified copy of the right shape.
 
     Returns
     -------
@@ -402,12 +526,15 @@ def load_mnist(data_dir=None, *, download: bool = True, timeout: float = 60.0) -
     OSError
         The download failed; the message says what to download and where to put it.
     ValueError
-        A file is damaged, truncated or not MNIST; the message names it.
+        A file is damaged, truncated, not MNIST or not the official file; the
+        message names it.
     """
-    return _load_idx_dataset("mnist", data_dir, download, timeout)
+    return _load_idx_dataset("mnist", data_dir, download, timeout, verify)
 
 
-def load_fashion_mnist(data_dir=None, *, download: bool = True, timeout: float = 60.0) -> Bunch:
+def load_fashion_mnist(
+    data_dir=None, *, download: bool = True, timeout: float = 60.0, verify: bool = True
+) -> Bunch:
     """Load Fashion-MNIST's official split: 60,000 training and 10,000 test images.
 
     Same form and lookup as :func:`load_mnist`; Debian's
@@ -421,13 +548,15 @@ def load_fashion_mnist(data_dir=None, *, download: bool = True, timeout: float =
         Download into the cache when the files are found nowhere.
     timeout : float, default=60.0
         Seconds to wait on a download connection.
+    verify : bool, default=True
+        Check every file against the official SHA-256, as in :func:`load_mnist`.
 
     Returns
     -------
     Bunch
         As :func:`load_mnist`, with clothing ``target_names``.
     """
-    return _load_idx_dataset("fashion-mnist", data_dir, download, timeout)
+    return _load_idx_dataset("fashion-mnist", data_dir, download, timeout, verify)
 
 
 def load_digits(*, test_size: float = 0.3, random_state: int = 0) -> Bunch:

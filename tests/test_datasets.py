@@ -4,9 +4,12 @@ No test touches the network: downloads are served from ``file://`` folders the
 tests write.
 """
 
+import functools
 import gzip
 import hashlib
 import os
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -79,14 +82,28 @@ def test_write_idx_rejects_unknown_dtype(tmp_path):
 
 
 # ------------------------------------------------------- a fake MNIST
-def _fake_mnist(folder: Path, *, dotted=False, gz=True, n_train=60000, n_test=10000):
-    """Write an MNIST-shaped dataset (cheap patterns; labels cycle 0-9); return checksums."""
-    parts = {
+def _fake_parts(n_train=60000, n_test=10000):
+    return {
         "train_images": (np.arange(n_train * 784) % 251).astype(np.uint8).reshape(-1, 28, 28),
         "train_labels": (np.arange(n_train) % 10).astype(np.uint8),
         "test_images": (np.arange(n_test * 784) % 241).astype(np.uint8).reshape(-1, 28, 28),
         "test_labels": (np.arange(n_test) % 10).astype(np.uint8),
     }
+
+
+@functools.cache
+def _fake_sums():
+    """SHA-256 of the fake files' IDX bytes: the fake's "official" checksums."""
+    sums = {}
+    for part, array in _fake_parts().items():
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
+        sums[part] = hashlib.sha256(header + array.tobytes()).hexdigest()
+    return sums
+
+
+def _fake_mnist(folder: Path, *, dotted=False, gz=True, n_train=60000, n_test=10000):
+    """Write an MNIST-shaped dataset (cheap patterns; labels cycle 0-9); return checksums."""
+    parts = _fake_parts(n_train, n_test)
     sums = {}
     for part, array in parts.items():
         stem = datasets._PARTS[part]
@@ -107,15 +124,18 @@ def fake_mnist(tmp_path_factory):
 
 @pytest.fixture
 def isolated(monkeypatch, tmp_path):
-    """No SKMLP_DATA, an empty cache, no system folders, no reachable mirror."""
+    """No SKMLP_DATA, an empty cache, no system folders, no reachable mirror.
+
+    The fake MNIST's checksums stand in for the official ones.
+    """
     monkeypatch.delenv("SKMLP_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for name, ds in datasets.DATASETS.items():
         monkeypatch.setitem(
             datasets.DATASETS,
             name,
-            datasets._Dataset(**{**ds.__dict__, "system_dirs": (), "mirrors": (
-                (tmp_path / "no-such-mirror").as_uri() + "/",)}),
+            datasets._Dataset(**{**ds.__dict__, "system_dirs": (), "sha256": _fake_sums(),
+                                 "mirrors": ((tmp_path / "no-such-mirror").as_uri() + "/",)}),
         )  # fmt: skip
     return tmp_path
 
@@ -282,3 +302,105 @@ def test_real_mnist_checksums_and_counts():
     for part, path in data.files.items():
         digest = hashlib.sha256(datasets._read_bytes(Path(path))).hexdigest()
         assert digest == datasets.DATASETS["mnist"].sha256[part]
+
+
+# ------------------------------------------------ hostile and stale files
+def _gzip_stream(header: bytes, zeros: int) -> bytes:
+    """gzip(header + zeros), made without holding the expanded bytes."""
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts, chunk = [c.compress(header)], b"\0" * 2**22
+    while zeros:
+        parts.append(c.compress(chunk[: min(zeros, len(chunk))]))
+        zeros -= min(zeros, len(chunk))
+    return b"".join(parts) + c.flush()
+
+
+def test_idx_header_is_checked_before_the_data_is_decompressed(tmp_path):
+    huge = tmp_path / "huge-idx1-ubyte.gz"
+    huge.write_bytes(_gzip_stream(b"\0\0\x08\x01" + (2**31 + 1).to_bytes(4, "big"), 1000))
+    with pytest.raises(ValueError, match=r"huge-idx1-ubyte\.gz: the header declares .* over the"):
+        read_idx(huge)
+    # a small header followed by 64 MB: refused after reading one byte past the data
+    long = tmp_path / "long-idx1-ubyte.gz"
+    long.write_bytes(_gzip_stream(b"\0\0\x08\x01" + (10).to_bytes(4, "big"), 2**26))
+    assert long.stat().st_size < 2**17
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="longer than its header says"):
+            read_idx(long)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**23, f"{peak} bytes allocated to refuse a 10-byte IDX file"
+
+
+def test_loader_refuses_a_wrong_header_before_reading_data(tmp_path, isolated):
+    folder = tmp_path / "m"
+    _fake_mnist(folder)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(
+        _gzip_stream(b"\0\0\x08\x03" + b"".join(d.to_bytes(4, "big") for d in (60000, 28, 29)), 0)
+    )
+    with pytest.raises(
+        ValueError, match=r"expected .* of shape \(60000, 28, 28\).*\(60000, 28, 29"
+    ):
+        load_mnist(folder)
+
+
+def test_permission_denied_is_reported_as_such(tmp_path, monkeypatch):
+    path = tmp_path / "x-idx1-ubyte"
+    write_idx(path, np.arange(3, dtype=np.uint8))
+
+    def denied(file, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(file))
+
+    monkeypatch.setattr(datasets, "open", denied, raising=False)
+    with pytest.raises(PermissionError) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert str(path) in message and "Permission denied" in message and "damaged" not in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_is_reported_as_such(tmp_path):
+    path = tmp_path / "x-idx1-ubyte"
+    write_idx(path, np.arange(3, dtype=np.uint8))
+    path.chmod(0)
+    with pytest.raises(PermissionError, match="Permission denied"):
+        read_idx(path)
+
+
+def test_skmlp_data_pointing_at_a_file_is_explained(tmp_path, isolated, monkeypatch):
+    target = tmp_path / "train-images-idx3-ubyte.gz"
+    target.write_bytes(b"x")
+    monkeypatch.setenv("SKMLP_DATA", str(target))
+    with pytest.raises(NotADirectoryError, match=r"SKMLP_DATA=.* is a file, not a folder.*mnist/"):
+        load_mnist()
+    with pytest.raises(NotADirectoryError, match=r"data_dir .* is a file"):
+        load_mnist(target)
+
+
+def test_stale_cached_file_is_replaced(tmp_path, isolated, fake_mnist, monkeypatch):
+    source, _ = fake_mnist
+    cache = isolated / "cache" / "skmlp" / "mnist"
+    cache.mkdir(parents=True)
+    for f in source.iterdir():
+        (cache / f.name).write_bytes(f.read_bytes())
+    stale = cache / "t10k-labels-idx1-ubyte.gz"
+    write_idx(stale, (np.arange(10000) % 7).astype(np.uint8))  # an older, different file
+    ds = datasets.DATASETS["mnist"]
+    monkeypatch.setitem(
+        datasets.DATASETS, "mnist",
+        datasets._Dataset(**{**ds.__dict__, "mirrors": (source.as_uri() + "/",)}),
+    )  # fmt: skip
+    data = load_mnist()
+    assert data.y_test.max() == 9  # the fresh copy, not the stale one
+    assert stale.read_bytes() == (source / stale.name).read_bytes()
+
+
+def test_local_files_are_checked_against_the_known_sha256(tmp_path, isolated):
+    folder = tmp_path / "edited"
+    _fake_mnist(folder)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", (np.arange(10000) % 7).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz: not the official .*verify"):
+        load_mnist(folder)
+    assert load_mnist(folder, verify=False).y_test.max() == 6
