@@ -248,3 +248,110 @@ def test_full_flow_on_an_mnist_subsample(tmp_path):
     assert result.record["dataset"]["n_test"] == 300
     assert result.results["n_params"].tolist() == [218_058, 219_338]
     assert (result.results["test_accuracy"] > 0.5).all()  # chance is 0.1
+
+
+# ------------------------------------------------- trust in a results folder
+TINY = dict(dataset="digits", architectures=["mlp2"], cv=2, epochs=1, n_train=100, n_test=50)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_results_folder_is_verified_before_reuse(tmp_path, monkeypatch):
+    """Foreign temporaries survive; swapped models and pickles are never loaded."""
+    from _hostile import evil_pickle
+
+    out = tmp_path / "run"
+    out.mkdir()
+    user = out / ".notes.part"
+    user.write_text("mine")
+    live = out / f".results.csv.{os.getpid()}.abcdefgh.skmlp-tmp.part"
+    live.write_text("a live run's file, mid-write")
+    dead = out / f".results.csv.{_dead_pid()}.abcdefgh.skmlp-tmp.part"
+    dead.write_text("left by a killed run")
+    old_umask = os.umask(0o022)
+    try:
+        run_experiment(ExperimentConfig(**TINY), out=out, verbose=False, plots=False)
+    finally:
+        os.umask(old_umask)
+    assert user.read_text() == "mine" and live.exists() and not dead.exists()
+    for name in ["run.json", "results.csv", "best_model.skmlp", "models/mlp2.skmlp"]:
+        assert (out / name).stat().st_mode & 0o777 == 0o644, name  # the umask, not 0600
+
+    # someone swaps the stored models for pickles and marks the run unfinished
+    marker = tmp_path / "pwned"
+    for name in ["models/mlp2.skmlp", "models/mlp2.joblib", "best_model.joblib"]:
+        (out / name).write_bytes(evil_pickle(marker))
+    record = json.loads((out / "run.json").read_text())
+    (out / "run.json").write_text(json.dumps(record | {"complete": False}))
+    fitted = []
+    original = MLPClassifier.fit
+    monkeypatch.setattr(
+        MLPClassifier, "fit", lambda self, *a, **k: fitted.append(1) or original(self, *a, **k)
+    )
+    result = run_experiment(ExperimentConfig(**TINY), out=out, verbose=False, plots=False)
+    assert not marker.exists()
+    assert len(fitted) == 1  # the CV folds were reused, the swapped refit was redone
+    result.best_model  # verified against run.json; never unpickled  # noqa: B018
+    assert not marker.exists()
+
+    # a finished run's best model, changed afterwards, is refused
+    (out / "best_model.skmlp").write_bytes((out / "models" / "mlp2.skmlp").read_bytes() + b"\0")
+    again = run_experiment(ExperimentConfig(**TINY), out=out, verbose=False, plots=False)
+    with pytest.raises(ValueError, match="does not match the SHA-256"):
+        again.best_model  # noqa: B018
+    assert not marker.exists()
+
+
+def test_one_run_per_output_folder(tmp_path, capsys):
+    import socket
+
+    from skmlp.experiment import _OutputLock
+
+    out = tmp_path / "busy"
+    out.mkdir()
+    with _OutputLock(out, "skmlp run (the other one)", print):
+        with pytest.raises(OSError, match=f"in use by another skmlp run \\(pid {os.getpid()} "
+                                          f"on {socket.gethostname()}"):  # fmt: skip
+            run_experiment(ExperimentConfig(**TINY), out=out, verbose=False, plots=False)
+    assert not (out / "run.json").exists()
+    # a lock left by a killed run is recognised and taken over
+    (out / ".skmlp-run.lock").write_text(
+        json.dumps({"pid": _dead_pid(), "host": socket.gethostname()})
+    )
+    with pytest.raises(ValueError, match="unknown dataset"):  # settings are checked first
+        run_experiment(ExperimentConfig(**(TINY | {"dataset": "x"})), out=out, verbose=False)
+    with _OutputLock(out, None, print):
+        pass
+    assert "taking over the lock of a run that is no longer running" in capsys.readouterr().out
+
+
+def test_settings_are_checked_against_the_data_before_any_fit(tmp_path, monkeypatch):
+    monkeypatch.setattr(MLPClassifier, "fit", lambda *a, **k: pytest.fail("fitted"))
+    for change, match in [
+        ({"validation_fraction": 0.999}, r"validation_fraction=0\.999 .* leaves 1 to train"),
+        ({"cv": 20, "n_train": 100}, "cv=20 stratified folds"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            run_experiment(ExperimentConfig(**(QUICK | change)), out=tmp_path / "o",
+                           verbose=False)  # fmt: skip
+    with pytest.raises(ValueError, match="n_jobs"):
+        run_experiment(ExperimentConfig(**QUICK), out=tmp_path / "o", n_jobs=0, verbose=False)
+
+
+def test_broken_record_names_the_file(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "run.json").write_text('{"config_key": ')
+    with pytest.raises(ValueError, match=f"{out / 'run.json'}: not valid JSON"):
+        run_experiment(ExperimentConfig(**QUICK), out=out, verbose=False)
+
+
+def test_default_output_folder_is_per_dataset():
+    from skmlp.experiment import default_output_dir
+
+    assert default_output_dir("digits") != default_output_dir("mnist")
+    assert default_output_dir("mnist").name == "mnist"
