@@ -257,7 +257,7 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int | None = None) -> np.nda
         The file. Gzip is detected from its first bytes, not its name.
     max_bytes : int or None, default=None
         Largest amount of data (after decompression) to accept; ``None`` is
-        :data:`MAX_IDX_BYTES` (2 GiB).
+        ``MAX_IDX_BYTES`` (2 GiB).
 
     Returns
     -------
