@@ -137,7 +137,7 @@ def test_a_file_cannot_make_skmlp_import_a_module(cases, tmp_path, monkeypatch):
     monkeypatch.setattr(importlib, "import_module", lambda n, *a: imported.append(n) or real(n, *a))
     path = tmp_path / "m.skmlp"
     path.write_bytes(cases["keras-backend-module"][0])
-    with pytest.raises(ModelFileError, match="keras.src.backend.tensorflow.core"):
+    with pytest.raises(ModelFileError, match=r"keras\.src\.backend\.tensorflow\.core"):
         skmlp.load(path)
     assert not [n for n in imported if n.startswith("keras.src.backend")]
 
