@@ -645,7 +645,7 @@ def _network_shape(config, where: str) -> dict:
         elif kind == "BatchNormalization":
             if cfg.get("axis", -1) not in (-1, 1, [-1], [1]):
                 raise ModelFileError(f"{where}: batch normalisation on an unexpected axis")
-            n_params += 4 * width
+            n_params += (2 + bool(cfg.get("center", True)) + bool(cfg.get("scale", True))) * width
         elif kind != "Dropout":
             raise ModelFileError(f"{where}: layer {kind!r} has no place in an skmlp network")
     if not dense:
