@@ -67,11 +67,17 @@ _KERAS_CLASSES = {
     ),
     **dict.fromkeys(["L2", "L1", "L1L2"], "keras.regularizers"),
     **dict.fromkeys(["Adam", "SGD"], "keras.optimizers"),
-    "SparseCategoricalCrossentropy": "keras.losses",
+    **dict.fromkeys(["SparseCategoricalCrossentropy", "BinaryCrossentropy"], "keras.losses"),
     **dict.fromkeys(
-        ["MeanMetricWrapper", "Mean", "SparseCategoricalAccuracy", "Accuracy"], "keras.metrics"
+        ["MeanMetricWrapper", "Mean", "SparseCategoricalAccuracy", "Accuracy", "BinaryAccuracy"],
+        "keras.metrics",
     ),
+    # both a loss and a metric: either public module
+    **dict.fromkeys(["MeanSquaredError", "Poisson"], ("keras.losses", "keras.metrics")),
 }  # fmt: skip
+
+# Estimators whose Keras network is stored beside their state.
+_NETWORK_CLASSES = ("MLPClassifier", "MLPRegressor")
 
 # Budgets, checked before the bytes or objects they bound are allocated.
 MAX_MANIFEST_BYTES = 16 * 2**20  # a manifest holds parameters, labels and small arrays
@@ -254,12 +260,19 @@ def _classes():
     from ._classifier import MLPClassifier
     from ._preprocessing import PixelScaler
 
-    return {
+    table = {
         "MLPClassifier": MLPClassifier,
         "PixelScaler": PixelScaler,
         "StandardScaler": StandardScaler,
         "MinMaxScaler": MinMaxScaler,
     }
+    try:  # the regressor, where this skmlp has one
+        from ._regressor import MLPRegressor
+    except ImportError:
+        pass
+    else:
+        table["MLPRegressor"] = MLPRegressor
+    return table
 
 
 def _supported_names() -> str:
@@ -295,7 +308,7 @@ def _encode_estimator(est, name: str, members: dict) -> dict:
     check_is_fitted(est)
     where = f"step {name!r} ({cls_name})"
     entry = {"class": cls_name, "params": _encode_params(est, where)}
-    if cls_name == "MLPClassifier":
+    if cls_name in _NETWORK_CLASSES:
         state = est._get_state()
         member = f"models/{name}.keras"
         members[member] = _keras_bytes(est.model_)
@@ -590,7 +603,8 @@ def _check_keras_config(config, where: str) -> None:
             name, module = value.get("class_name"), value.get("module")
             registered = value.get("registered_name")
             allowed = _KERAS_CLASSES.get(name) if isinstance(name, str) else None
-            if allowed is None or module != allowed or registered not in (None, name):
+            allowed = (allowed,) if isinstance(allowed, str) else allowed or ()
+            if module not in allowed or registered not in (None, name):
                 label = f"{module}.{name}" if module else str(name)
                 raise ModelFileError(
                     f"{where}: the network names {label!r}, which is not one of the Keras "
@@ -794,25 +808,57 @@ def _check_samples_seen(v):
     return None if ok else "a number or a 1-d numeric array"
 
 
+def _check_short_str(v):
+    return None if isinstance(v, str) and len(v) <= 64 else "a short string"
+
+
+def _check_opt_number(v):
+    return None if v is None or _is_float(v) else "a number or None"
+
+
 _COMMON_STATE = {"n_features_in_": _check_count, "feature_names_in_": _check_names}
 _SCALER_VECTORS = {"StandardScaler": ("mean_", "var_", "scale_"),
                    "MinMaxScaler": ("min_", "scale_", "data_min_", "data_max_", "data_range_"),
                    "PixelScaler": ()}  # fmt: skip
+# what every network estimator stores (the shared base's keys, old and new)
+_NETWORK_STATE = _COMMON_STATE | {
+    "n_iter_": _check_nonneg, "history_": _check_history, "best_loss_": _check_opt_float,
+    "best_validation_score_": _check_opt_float, "_fit_batch_size": _check_count,
+    "_hidden": _check_widths, "_no_improvement_count": _check_nonneg,
+    "n_outputs_": _check_count, "out_activation_": _check_short_str, "t_": _check_nonneg,
+    "loss_": _check_opt_number, "_l2": _check_opt_number, "_input_dtype": _check_short_str,
+}  # fmt: skip
 
-#: class name -> {"keys": {key: check}, "required": set, "outputs": state key whose
-#: length (array) or value (int) is the network's output width}. An estimator added
-#: to the format (e.g. MLPRegressor: outputs "n_outputs_") adds one entry here.
+
+def _classifier_outputs(state: dict, where: str) -> int:
+    """Output units a classifier's state implies, after checking its labels."""
+    classes = state["classes_"]
+    if len(np.unique(classes)) != len(classes):
+        raise ModelFileError(f"{where}: classes_ repeats a label")
+    if int(state["n_classes_"]) != len(classes):
+        raise ModelFileError(f"{where}: n_classes_ does not match classes_")
+    n_outputs = int(state.get("n_outputs_", len(classes)))
+    binary = state.get("_y_type") == "binary" and len(classes) == 2 and n_outputs in (1, 2)
+    if n_outputs != len(classes) and not binary:
+        raise ModelFileError(f"{where}: {len(classes)} classes but n_outputs_ is {n_outputs}")
+    return n_outputs
+
+
+#: class name -> {"keys": {key: check}, "required": set, "outputs": function of the
+#: state giving the network's output width, after checking the state's own consistency}.
+#: An estimator added to the format adds one entry here (and one in ``_classes``).
 STATE_SCHEMAS = {
     "MLPClassifier": {
-        "keys": _COMMON_STATE | {
-            "n_classes_": _check_count, "n_iter_": _check_nonneg, "history_": _check_history,
-            "best_loss_": _check_opt_float, "best_validation_score_": _check_opt_float,
-            "_fit_batch_size": _check_count, "_hidden": _check_widths,
-            "_no_improvement_count": _check_nonneg, "classes_": _check_labels,
-        },
+        "keys": _NETWORK_STATE | {"n_classes_": _check_count, "classes_": _check_labels,
+                                  "_y_type": _check_short_str},
         "required": {"n_features_in_", "n_classes_", "n_iter_", "history_", "_hidden",
                      "classes_"},
-        "outputs": "classes_",
+        "outputs": _classifier_outputs,
+    },
+    "MLPRegressor": {
+        "keys": _NETWORK_STATE,
+        "required": {"n_features_in_", "n_outputs_", "n_iter_", "history_", "_hidden"},
+        "outputs": lambda state, where: int(state["n_outputs_"]),
     },
     **{
         name: {
@@ -848,13 +894,7 @@ def _check_state(cls_name: str, state: dict, where: str, network: dict | None) -
             raise ModelFileError(f"{where}: {key} has {len(state[key])} entries, not {n_features}")
     if network is None:
         return
-    outputs = state[schema["outputs"]]
-    n_outputs = len(outputs) if isinstance(outputs, np.ndarray) else int(outputs)
-    if cls_name == "MLPClassifier":
-        if len(np.unique(outputs)) != len(outputs):
-            raise ModelFileError(f"{where}: classes_ repeats a label")
-        if int(state["n_classes_"]) != len(outputs):
-            raise ModelFileError(f"{where}: n_classes_ does not match classes_")
+    n_outputs = schema["outputs"](state, where)
     checks = [
         (n_outputs, network["n_outputs"], "outputs"),
         (n_features, network["n_inputs"], "input features"),
@@ -888,7 +928,7 @@ def _build_estimator(entry: dict, members: dict, where: str):
         raise ModelFileError(f"{where}: {cls_name} has no parameter {unknown!r}")
     est = cls(**params)
     state = {k: _decode(v, where) for k, v in raw_state.items()}
-    if cls_name == "MLPClassifier":
+    if cls_name in _NETWORK_CLASSES:
         member = entry.get("keras_model")
         if not isinstance(member, str) or member not in members:
             raise ModelFileError(f"{where}: the network member is missing")
