@@ -54,7 +54,11 @@ _KERAS_CLASSES = {
     "Orthogonal", "VarianceScaling", "Identity", "L2", "L1", "L1L2",
     "Adam", "SGD", "SparseCategoricalCrossentropy", "MeanMetricWrapper", "Mean",
     "SparseCategoricalAccuracy", "DTypePolicy", "FloatDTypePolicy", "Accuracy",
+    "BinaryCrossentropy", "BinaryAccuracy", "MeanSquaredError", "Poisson",
 }  # fmt: skip
+
+# Estimators whose Keras network is stored beside their state.
+_NETWORK_CLASSES = ("MLPClassifier", "MLPRegressor")
 
 
 class ModelFileError(ValueError):
@@ -129,9 +133,11 @@ def _classes():
 
     from ._classifier import MLPClassifier
     from ._preprocessing import PixelScaler
+    from ._regressor import MLPRegressor
 
     return {
         "MLPClassifier": MLPClassifier,
+        "MLPRegressor": MLPRegressor,
         "PixelScaler": PixelScaler,
         "StandardScaler": StandardScaler,
         "MinMaxScaler": MinMaxScaler,
@@ -171,7 +177,7 @@ def _encode_estimator(est, name: str, members: dict) -> dict:
     check_is_fitted(est)
     where = f"step {name!r} ({cls_name})"
     entry = {"class": cls_name, "params": _encode_params(est, where)}
-    if cls_name == "MLPClassifier":
+    if cls_name in _NETWORK_CLASSES:
         state = est._get_state()
         member = f"models/{name}.keras"
         members[member] = _keras_bytes(est.model_)
@@ -389,7 +395,7 @@ def _build_estimator(entry: dict, members: dict, where: str):
     except TypeError as exc:
         raise ModelFileError(f"{where}: parameters do not fit {cls_name} here ({exc})") from None
     state = {k: _decode(v) for k, v in entry.get("state", {}).items()}
-    if cls_name == "MLPClassifier":
+    if cls_name in _NETWORK_CLASSES:
         model = _load_keras(members[entry["keras_model"]], f"{where} network")
         return est._set_state(state, model)
     for key, value in state.items():
