@@ -193,18 +193,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             if multilabel:
                 self.classes_ = np.arange(y.shape[1])
             else:
-                labels = unique_labels(classes) if incremental else unique_labels(y)
-                if labels.size < 2:
-                    raise ValueError(
-                        "MLPClassifier needs samples of at least 2 classes in the data, "
-                        f"but the data contains only one class: {labels[0]!r}."
-                    )
-                self.classes_ = labels
+                # one class is allowed, as in scikit-learn: it is always predicted
+                self.classes_ = unique_labels(classes) if incremental else unique_labels(y)
             self.n_classes_ = self.classes_.size
             if multilabel:
                 self._y_type = _MULTILABEL
             else:
-                self._y_type = "binary" if self.n_classes_ == 2 else "multiclass"
+                self._y_type = "binary" if self.n_classes_ <= 2 else "multiclass"
             self.n_outputs_ = self.n_classes_ if self._y_type != "binary" else 1
             self.out_activation_ = "softmax" if self._y_type == "multiclass" else "logistic"
         else:
@@ -212,7 +207,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if self._y_type == _MULTILABEL:
             return X, y.astype(np.float32)
         if self._y_type == "binary":
-            return X, (y == self.classes_[1]).astype(np.float32).reshape(-1, 1)
+            # the last class is the positive one (with a single class, none is)
+            positive = y == self.classes_[-1] if self.n_classes_ == 2 else np.zeros(len(y), bool)
+            return X, positive.astype(np.float32).reshape(-1, 1)
         return X, np.searchsorted(self.classes_, y).astype(np.int32)
 
     def _check_known_labels(self, y, multilabel, incremental):
@@ -264,7 +261,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _stratify(self, Y):
         if self._y_type == _MULTILABEL:
             return None  # as scikit-learn: multilabel splits are not stratified
-        return Y if Y.ndim == 1 else Y[:, 0]
+        # binary: the positive-class indicator, which scikit-learn stratifies on too
+        return Y if Y.ndim == 1 else Y[:, 0] > 0.5
 
     # ------------------------------------------------------------ the network
     def _compile_loss(self):
@@ -278,7 +276,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if self._y_type == _MULTILABEL:
             return (out > 0.5).astype(int)
         if self._y_type == "binary":
-            return (out[:, 0] > 0.5).astype(np.int64)
+            return np.minimum(out[:, 0] > 0.5, self.n_classes_ - 1).astype(np.int64)
         return np.argmax(out, axis=1)
 
     def _score_outputs(self, out, Y, sample_weight):

@@ -69,7 +69,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     >>> from sklearn.datasets import make_regression
     >>> from skmlp import MLPRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
-    >>> reg = MLPRegressor((32,), solver="lbfgs", random_state=0).fit(X, y / 100)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", random_state=0).fit(X, y / 100)
     >>> reg.predict(X[:3]).shape
     (3,)
     >>> reg.score(X, y / 100) > 0.9

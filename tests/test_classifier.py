@@ -374,7 +374,6 @@ def test_bad_hyperparameters_fail_before_training(params, error, match, small_da
         (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 7, np.inf, X), y),
          "infinity"),
         (lambda X, y: (X[:, :, None], y), "dim 3"),
-        (lambda X, y: (X, np.zeros_like(y)), "only one class"),
         (lambda X, y: (X, y + 0.5), "Unknown label type"),
         (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
         (lambda X, y: (X, np.c_[y, y]), "multiclass-multioutput"),
@@ -570,6 +569,16 @@ def test_partial_fit_takes_sample_weight_before_classes(small_data):
     assert params == ["self", "X", "y", "sample_weight", "classes"]
     clf = fast().partial_fit(X, y, np.ones(len(y)), [0, 1, 2])
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+def test_a_single_class_is_always_predicted(small_data):
+    # scikit-learn fits a single class and predicts it
+    X, y = small_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = fast(max_iter=2).fit(X, np.full(len(y), "only"))
+    np.testing.assert_array_equal(clf.predict(X), "only")
+    assert clf.predict_proba(X).shape == (len(y), 2)
 
 
 def test_partial_fit_unavailable_for_lbfgs():

@@ -82,7 +82,9 @@ def test_multi_output(reg_data):
 def test_loss_is_half_the_mean_squared_error(reg_data):
     # scikit-learn's squared_error loss_: 0.5 * mean((y - pred) ** 2) (+ the penalty)
     X, Y = reg_data
-    reg = MLPRegressor((8,), solver="lbfgs", alpha=0.0, max_iter=50, random_state=0)
+    reg = MLPRegressor(
+        hidden_layer_sizes=(8,), solver="lbfgs", alpha=0.0, max_iter=50, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, Y)
@@ -92,7 +94,9 @@ def test_loss_is_half_the_mean_squared_error(reg_data):
 
 def test_lbfgs_fits_well(reg_data):
     X, Y = reg_data
-    reg = MLPRegressor((32,), solver="lbfgs", max_iter=300, tol=1e-6, random_state=0)
+    reg = MLPRegressor(
+        hidden_layer_sizes=(32,), solver="lbfgs", max_iter=300, tol=1e-6, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, Y[:, 0])
@@ -203,7 +207,7 @@ def test_non_finite_weights_raise():
     with pytest.raises(ValueError, match="non-finite parameter weights"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            MLPRegressor((4,), max_iter=2).fit(X, rng.normal(size=10))
+            MLPRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, rng.normal(size=10))
 
 
 def test_cross_val_score_uses_kfold(reg_data):
