@@ -261,8 +261,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _stratify(self, Y):
         if self._y_type == _MULTILABEL:
             return None  # as scikit-learn: multilabel splits are not stratified
-        # binary: the positive-class indicator, which scikit-learn stratifies on too
-        return Y if Y.ndim == 1 else Y[:, 0] > 0.5
+        # binary: the positive-class indicator column, which scikit-learn stratifies on too
+        return Y if Y.ndim == 1 else Y > 0.5
 
     # ------------------------------------------------------------ the network
     def _compile_loss(self):
