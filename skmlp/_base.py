@@ -600,9 +600,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
                     verbose=0,
                     callbacks=callbacks,
                 )
-                # one epoch (partial_fit) gains nothing from fusing: Keras' own
-                # compiled step is kept on the model, a fused epoch is compiled anew
-                if self._fused_epochs and epochs > 1 and can_fuse(self.model_, X):
+                if self._fused_epochs and can_fuse(self.model_, X):
                     fused_fit(self.model_, X, Y, **fit_args)
                 else:
                     self.model_.fit(X, Y, **fit_args)
