@@ -1,7 +1,8 @@
 """skmlp: scikit-learn multilayer perceptrons trained with Keras 3.
 
-``from skmlp import MLPClassifier`` gives a scikit-learn classifier whose network
-is a Keras model, with batch normalisation and dropout as plain hyperparameters.
+``from skmlp import MLPClassifier`` (or ``MLPRegressor``) gives a scikit-learn
+estimator whose network is a Keras model, with batch normalisation and dropout as
+plain hyperparameters.
 
 Importing skmlp is cheap: Keras and its backend are imported the first time a
 name that needs them is used.
@@ -21,6 +22,7 @@ limit_backend_threads()
 _LAZY = {
     "MLPClassifier": "skmlp._classifier",
     "KerasMLPClassifier": "skmlp._classifier",
+    "MLPRegressor": "skmlp._regressor",
     "build_mlp": "skmlp._model",
     "PixelScaler": "skmlp._preprocessing",
     "save": "skmlp._persistence",
@@ -32,6 +34,7 @@ _LAZY = {
 __all__ = [
     "KerasMLPClassifier",
     "MLPClassifier",
+    "MLPRegressor",
     "ModelFileError",
     "PixelScaler",
     "__version__",

@@ -2,19 +2,28 @@
 
 Nothing here trains or touches data: :func:`build_mlp` turns hyperparameters into
 an uncompiled :class:`keras.Model`, so the network can be inspected and tested
-without fitting anything. The estimator in :mod:`skmlp._classifier` compiles and
-trains what this module builds.
+without fitting anything. The estimators (:mod:`skmlp._base`) compile and train
+what this module builds.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 from collections.abc import Sequence
 
 import keras
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "build_mlp", "seed_initializer"]
+__all__ = [
+    "ACTIVATIONS",
+    "OUTPUT_ACTIVATIONS",
+    "build_mlp",
+    "check_param_budget",
+    "mlp_param_count",
+    "seed_initializer",
+]
 
 #: scikit-learn activation names and the Keras activation each maps to. Keras
 #: names that scikit-learn lacks are accepted as they are.
@@ -29,6 +38,23 @@ ACTIVATIONS = {
     "swish": "swish",
     "leaky_relu": "leaky_relu",
 }
+
+#: Output activations of the estimators' networks (scikit-learn's ``out_activation_``
+#: names) and the Keras activation of each.
+OUTPUT_ACTIVATIONS = {
+    "softmax": "softmax",
+    "logistic": "sigmoid",
+    "identity": "linear",
+    "exp": "exponential",
+}
+
+#: The most parameters a network may have, whatever the memory: 2**31 float32
+#: weights are 8 GiB before gradients and optimizer state.
+MAX_PARAMS = 2**31
+
+# Bytes that training needs per parameter: float32 weights, gradients and
+# Adam's two moment vectors.
+_TRAIN_BYTES_PER_PARAM = 16
 
 # Activations whose layers get the seed notebook's He-style normal initializer
 # under ``kernel_initializer="auto"``.
@@ -85,6 +111,79 @@ def _layer_seeds(seed: int | None, n: int) -> list:
     return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(n) % 2**31]
 
 
+def mlp_param_count(
+    n_features: int, hidden_layer_sizes: Sequence[int], n_outputs: int, *, batch_norm=False
+) -> int:
+    """Number of parameters of the network :func:`build_mlp` would build.
+
+    Computed from the sizes alone, so that a network too large to allocate can be
+    refused before anything is built.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features.
+    hidden_layer_sizes : sequence of int
+        Width of each hidden layer.
+    n_outputs : int
+        Number of output units.
+    batch_norm : bool, default=False
+        Count the four vectors of each hidden layer's batch normalisation.
+
+    Returns
+    -------
+    int
+        The parameter count, trainable or not.
+
+    Examples
+    --------
+    >>> from skmlp._model import mlp_param_count
+    >>> mlp_param_count(784, (256, 64), 10, batch_norm=True)
+    219338
+    """
+    units = [int(n_features), *(int(w) for w in hidden_layer_sizes), int(n_outputs)]
+    count = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(units))
+    if batch_norm:
+        count += 4 * sum(units[1:-1])
+    return count
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_param_budget(n_params: int) -> None:
+    """Refuse a network that cannot be trained in this machine's memory.
+
+    The budget is :data:`MAX_PARAMS` parameters, and at most what the physical
+    memory holds at 16 bytes per parameter (float32 weights, gradients and two
+    Adam moments).
+
+    Parameters
+    ----------
+    n_params : int
+        Number of parameters of the network (:func:`mlp_param_count`).
+
+    Raises
+    ------
+    ValueError
+        If the network is over the budget.
+    """
+    budget = MAX_PARAMS
+    memory = _physical_memory()
+    if memory:
+        budget = min(budget, memory // _TRAIN_BYTES_PER_PARAM)
+    if n_params > budget:
+        raise ValueError(
+            f"The network would have {n_params:,} parameters, more than the {budget:,} that "
+            f"fit in memory here (at most {MAX_PARAMS:,}, and {_TRAIN_BYTES_PER_PARAM} bytes "
+            "per parameter of physical memory for training); use smaller hidden_layer_sizes."
+        )
+
+
 def build_mlp(
     n_features: int,
     n_classes: int,
@@ -97,20 +196,22 @@ def build_mlp(
     l2: float = 0.0,
     seed: int | None = None,
     name: str = "mlp",
+    output_activation: str = "softmax",
 ) -> keras.Model:
-    """Build an uncompiled Keras MLP classifier network.
+    """Build an uncompiled Keras MLP network.
 
     The network is ``Input -> [Dense(width, activation) -> BatchNormalization? ->
-    Dropout?] * n_hidden -> Dense(n_classes, softmax)``: batch normalisation and
-    dropout follow every hidden layer, in the order the seed notebook used.
+    Dropout?] * n_hidden -> Dense(n_classes, output_activation)``: batch
+    normalisation and dropout follow every hidden layer, in the order the seed
+    notebook used.
 
     Parameters
     ----------
     n_features : int
         Number of input features.
     n_classes : int
-        Number of output units (classes), at least 2. Binary problems get two
-        softmax units.
+        Number of output units: the classes (at least 2) for a softmax output;
+        any positive number for the other output activations.
     hidden_layer_sizes : sequence of int, default=(100,)
         Width of each hidden layer; empty for a multinomial logistic regression.
     activation : str, default="relu"
@@ -133,12 +234,16 @@ def build_mlp(
         ``None`` leaves them to Keras' global state.
     name : str, default="mlp"
         Name of the model.
+    output_activation : {"softmax", "logistic", "identity", "exp"}, default="softmax"
+        Activation of the output layer, by scikit-learn's ``out_activation_``
+        name: softmax for multiclass problems, logistic (sigmoid) units for
+        binary and multilabel ones, identity or exp for regression.
 
     Returns
     -------
     keras.Model
-        An uncompiled model mapping ``(batch, n_features)`` inputs to class
-        probabilities.
+        An uncompiled model mapping ``(batch, n_features)`` inputs to
+        ``(batch, n_classes)`` outputs.
 
     Examples
     --------
@@ -149,8 +254,16 @@ def build_mlp(
     """
     if int(n_features) < 1:
         raise ValueError(f"n_features must be >= 1, got {n_features}.")
-    if int(n_classes) < 2:
-        raise ValueError(f"n_classes must be >= 2, got {n_classes}.")
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        raise ValueError(
+            f"Unknown output_activation {output_activation!r}; choose one of "
+            f"{sorted(OUTPUT_ACTIVATIONS)}."
+        )
+    if int(n_classes) < (2 if output_activation == "softmax" else 1):
+        raise ValueError(
+            f"n_classes must be >= {2 if output_activation == 'softmax' else 1} for a "
+            f"{output_activation} output, got {n_classes}."
+        )
     if activation not in ACTIVATIONS:
         raise ValueError(f"Unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}.")
     if not 0.0 <= float(dropout) < 1.0:
@@ -193,7 +306,7 @@ def build_mlp(
     layers.append(
         keras.layers.Dense(
             int(n_classes),
-            activation="softmax",
+            activation=OUTPUT_ACTIVATIONS[output_activation],
             kernel_initializer=out_init,
             kernel_regularizer=regularizer,
             name="output",

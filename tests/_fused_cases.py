@@ -25,7 +25,7 @@ def main():
     import numpy as np
     from sklearn.datasets import load_digits
 
-    import skmlp._classifier as core
+    import skmlp._base as core
     from skmlp import MLPClassifier
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
@@ -74,7 +74,7 @@ def main():
         for name, make in cases.items():
             out[name] = {}
             for mode in ("fit", "fused"):
-                core.MLPClassifier._fused_epochs = mode == "fused"
+                MLPClassifier._fused_epochs = mode == "fused"
                 before = calls["n"]
                 clf = make()
                 out[name][mode] = _record(clf, X)

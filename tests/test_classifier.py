@@ -117,7 +117,12 @@ def test_binary_problem(small_data):
     X, y = small_data
     keep = y < 2
     clf = fast().fit(X[keep], np.where(y[keep] == 0, "no", "yes"))
-    assert clf.predict_proba(X[:3]).shape == (3, 2)
+    proba = clf.predict_proba(X[:3])
+    assert proba.shape == (3, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # one logistic output unit, as scikit-learn's MLP
+    assert clf.n_outputs_ == 1 and clf.out_activation_ == "logistic"
+    assert clf.coefs_[-1].shape == (16, 1)
     assert clf.score(X[keep], np.where(y[keep] == 0, "no", "yes")) > 0.9
 
 
@@ -211,7 +216,7 @@ def test_warm_start_continues(small_data):
         first = list(clf.loss_curve_)
         clf.fit(X, y)
     assert clf.model_ is model
-    assert clf.n_iter_ == 6
+    assert clf.n_iter_ == 3  # the last fit's epochs, as in scikit-learn
     assert clf.loss_curve_[:3] == first and len(clf.history_["loss"]) == 6
     assert clf.loss_curve_[3] < first[0]
 
@@ -229,7 +234,8 @@ def test_partial_fit(small_data):
         clf.partial_fit(X, y)
     assert clf.n_iter_ == 6 and len(clf.loss_curve_) == 6
     assert clf.predict_proba(X).shape == (200, 3)
-    with pytest.raises(ValueError, match="not in classes_"):
+    assert clf.t_ == 200 * 5 + int((y < 2).sum())
+    with pytest.raises(ValueError, match="classes not in"):
         clf.partial_fit(X, y + 5)
 
 
@@ -256,8 +262,9 @@ def test_verbose_prints_each_epoch(small_data, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fast(max_iter=3, verbose=True).fit(X, y)
-    out = capsys.readouterr().out
-    assert out.count("Epoch") == 3 and "loss" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2", "Iteration 3"]
+    assert all(line.split(", ")[1].startswith("loss = ") for line in lines)
 
 
 # ------------------------------------------------------------ reproducibility
@@ -326,7 +333,8 @@ def _must_not_train(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("training started before the input was rejected")
 
-    monkeypatch.setattr(MLPClassifier, "_train", fail)
+    # a fresh estimator cannot train without building its network
+    monkeypatch.setattr(MLPClassifier, "_build", fail)
 
 
 @pytest.mark.parametrize(
@@ -339,7 +347,12 @@ def _must_not_train(monkeypatch):
         (dict(hidden_layer_sizes=(10.5,)), TypeError, "hidden_layer_sizes"),
         (dict(max_iter=0), ValueError, "max_iter"),
         (dict(activation="sigmoidal"), ValueError, "activation"),
-        (dict(solver="lbfgs"), ValueError, "solver"),
+        (dict(solver="newton"), ValueError, "solver"),
+        (dict(solver="lbfgs", dropout=0.2), ValueError, "dropout"),
+        (dict(learning_rate="sometimes"), ValueError, "learning_rate"),
+        (dict(power_t=-1.0), ValueError, "power_t"),
+        (dict(max_fun=0), ValueError, "max_fun"),
+        (dict(n_iter_no_change=0), ValueError, "n_iter_no_change"),
         (dict(batch_size=0), ValueError, "batch_size"),
         (dict(learning_rate_init=0.0), ValueError, "learning_rate_init"),
         (dict(validation_fraction=1.0), ValueError, "validation_fraction"),
@@ -361,10 +374,9 @@ def test_bad_hyperparameters_fail_before_training(params, error, match, small_da
         (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 7, np.inf, X), y),
          "infinity"),
         (lambda X, y: (X[:, :, None], y), "dim 3"),
-        (lambda X, y: (X, np.zeros_like(y)), "only one class"),
         (lambda X, y: (X, y + 0.5), "Unknown label type"),
         (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
-        (lambda X, y: (X, np.c_[y, y]), "y should be a 1d array"),
+        (lambda X, y: (X, np.c_[y, y]), "multiclass-multioutput"),
         (lambda X, y: (X[:0], y[:0]), "0 sample"),
     ],
 )  # fmt: skip
@@ -387,7 +399,7 @@ def test_validation_split_needs_two_per_class(small_data, monkeypatch):
     X, y = small_data
     y = y.copy()
     y[0] = 3  # a class with a single sample
-    with pytest.raises(ValueError, match="stratified validation set"):
+    with pytest.raises(ValueError, match="least populated class"):
         fast(early_stopping=True).fit(X, y)
 
 
@@ -489,3 +501,204 @@ def test_unfitted_pickles_and_clone(fitted):
     assert not hasattr(cloned, "model_") and not hasattr(cloned, "classes_")
     with pytest.raises(NotFittedError):
         cloned.predict(np.zeros((1, 5)))
+
+
+# ------------------------------------------- scikit-learn's behaviour (issue 11)
+def test_loss_and_t_attributes(fitted, small_data):
+    X, _ = small_data
+    assert fitted.loss_ == fitted.loss_curve_[-1]
+    assert fitted.t_ == fitted.n_iter_ * X.shape[0]
+
+
+def test_int_momentum_zero_trains(small_data):
+    X, y = small_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = fast(solver="sgd", momentum=0, learning_rate_init=0.1).fit(X / 4, y)
+    assert float(clf.model_.optimizer.momentum) == 0.0
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+def test_fit_raises_no_deprecation_warning(small_data):
+    # a -W error or warnings-as-errors test setting must not break fit or predict
+    X, y = small_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = fast(max_iter=2).fit(X, y)
+        clf.predict_proba(X)
+
+
+def test_n_iter_no_change_inf_runs_to_max_iter(small_data):
+    X, y = small_data
+    with pytest.warns(ConvergenceWarning):
+        clf = fast(max_iter=5, tol=1e9, n_iter_no_change=np.inf).fit(X, y)
+    assert clf.n_iter_ == 5
+    assert clf._no_improvement_count == clf.n_iter_ - 1
+
+
+def test_warm_start_with_other_classes_raises(small_data):
+    X, y = small_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = fast(max_iter=2, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same"):
+        clf.fit(X[y < 2], y[y < 2])
+
+
+def test_partial_fit_with_other_classes_raises(small_data):
+    X, y = small_data
+    clf = fast().partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="is not the same as on last call to partial_fit"):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3])
+    clf.partial_fit(X, y, classes=[2, 1, 0])  # the same set, in another order
+
+
+def test_partial_fit_refuses_early_stopping(small_data):
+    X, y = small_data
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        fast(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_partial_fit_takes_sample_weight_before_classes(small_data):
+    # scikit-learn 1.9's order: partial_fit(X, y, sample_weight=None, classes=None)
+    import inspect
+
+    X, y = small_data
+    params = list(inspect.signature(MLPClassifier.partial_fit).parameters)
+    assert params == ["self", "X", "y", "sample_weight", "classes"]
+    clf = fast().partial_fit(X, y, np.ones(len(y)), [0, 1, 2])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+def test_a_single_class_is_always_predicted(small_data):
+    # scikit-learn fits a single class and predicts it
+    X, y = small_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = fast(max_iter=2).fit(X, np.full(len(y), "only"))
+    np.testing.assert_array_equal(clf.predict(X), "only")
+    assert clf.predict_proba(X).shape == (len(y), 2)
+
+
+def test_partial_fit_unavailable_for_lbfgs():
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+    assert hasattr(MLPClassifier(solver="sgd"), "partial_fit")
+
+
+def test_convergence_warning_filtered_by_sklearn_module(small_data):
+    # filters written for scikit-learn's MLP silence skmlp's warning too
+    X, y = small_data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=ConvergenceWarning, module="sklearn")
+        fast(max_iter=2, tol=0.0).fit(X, y)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    with pytest.warns(ConvergenceWarning):
+        fast(max_iter=2, tol=0.0).fit(X, y)
+
+
+def test_set_params_learning_rate():
+    clf = MLPClassifier().set_params(learning_rate="adaptive", power_t=0.3)
+    assert clf.learning_rate == "adaptive" and clf.power_t == 0.3
+
+
+def test_lbfgs_solver(small_data):
+    X, y = small_data
+    clf = MLPClassifier((8,), solver="lbfgs", max_iter=200, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.95
+    assert 1 <= clf.n_iter_ <= 200 and np.isfinite(clf.loss_)
+    with pytest.warns(ConvergenceWarning, match="lbfgs"):
+        capped = MLPClassifier((8,), solver="lbfgs", max_fun=5, random_state=0).fit(X, y)
+    assert capped.n_iter_ <= 5
+    assert capped.loss_ > clf.loss_
+
+
+def _densified_rows(monkeypatch):
+    """Record how many rows each sparse-to-dense conversion makes dense."""
+    import scipy.sparse as sp
+
+    rows = []
+    original = sp.csr_matrix.toarray
+
+    def toarray(self, *args, **kwargs):
+        rows.append(self.shape[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(sp.csr_matrix, "toarray", toarray)
+    return rows
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_is_densified_per_batch(fmt, small_data, monkeypatch):
+    import scipy.sparse as sp
+
+    X, y = small_data
+    X = np.where(np.abs(X) > 1.0, X, 0.0).astype(np.float32)
+    Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense = fast(max_iter=3).fit(X, y)
+        rows = _densified_rows(monkeypatch)
+        sparse = fast(max_iter=3).fit(Xs, y)
+    assert rows and max(rows) <= 32  # one minibatch at a time, never all 200 rows
+    # same training data, same seed: the same model up to the shuffling's order
+    assert np.mean(sparse.predict(Xs) == dense.predict(X)) > 0.9
+    np.testing.assert_allclose(sparse.predict_proba(Xs), sparse.predict_proba(X), atol=1e-6)
+
+
+def test_multilabel_targets(small_data):
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=120, n_classes=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = fast(max_iter=60).fit(X, Y)
+    assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 4
+    np.testing.assert_array_equal(clf.classes_, np.arange(4))
+    proba = clf.predict_proba(X)
+    assert proba.shape == Y.shape and not np.allclose(proba.sum(axis=1), 1.0)
+    pred = clf.predict(X)
+    assert pred.shape == Y.shape and set(np.unique(pred)) <= {0, 1}
+    assert clf.score(X, Y) > 0.4  # subset accuracy
+    # the loss is scikit-learn's: the log-loss summed over the labels, plus the penalty
+    p = np.clip(proba, 1e-7, 1 - 1e-7)  # as Keras clips
+    log_loss = -np.mean(np.sum(Y * np.log(p) + (1 - Y) * np.log(1 - p), axis=1))
+    penalty = clf._l2 * sum(float((c.astype(np.float64) ** 2).sum()) for c in clf.coefs_)
+    evaluated = clf.model_.evaluate(
+        X.astype(np.float32), Y.astype(np.float32), verbose=0, return_dict=True
+    )
+    assert evaluated["loss"] == pytest.approx(log_loss + penalty, rel=1e-3)
+    part = fast().partial_fit(X, Y, classes=[0, 1, 2, 3])
+    assert part.predict(X).shape == Y.shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        stopped = fast(max_iter=20, early_stopping=True).fit(X, Y)
+    assert len(stopped.validation_scores_) == stopped.n_iter_
+
+
+def test_negative_sample_weight_fails_before_training(small_data, monkeypatch):
+    _must_not_train(monkeypatch)
+    X, y = small_data
+    sw = np.ones(len(y))
+    sw[3] = -1.0
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        fast().fit(X, y, sample_weight=sw)
+
+
+def test_negative_class_weight_fails_before_training(small_data, monkeypatch):
+    _must_not_train(monkeypatch)
+    X, y = small_data
+    with pytest.raises(ValueError, match="class_weight values must be non-negative"):
+        fast(class_weight={0: 1.0, 1: -2.0, 2: 1.0}).fit(X, y)
+
+
+def test_too_large_network_is_refused_before_building(small_data, monkeypatch):
+    X, y = small_data
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(MLPClassifier, "_build_keras_model", fail)
+    with pytest.raises(ValueError, match="parameters, more than"):
+        fast(hidden_layer_sizes=(10**9,)).fit(X, y)

@@ -1,18 +1,21 @@
-"""scikit-learn's estimator checks over MLPClassifier."""
+"""scikit-learn's estimator checks over MLPClassifier and MLPRegressor."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmlp import MLPClassifier
+from skmlp import MLPClassifier, MLPRegressor
 
 # Checks that cannot pass, each with the reason. Keep this list short and honest.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {
     "check_estimator_tags_renamed": (
         "scikeras' BaseWrapper, a base class, still defines the removed _more_tags; "
-        "MLPClassifier itself defines __sklearn_tags__"
+        "the estimators themselves define __sklearn_tags__"
     ),
     "check_sample_weight_equivalence_on_dense_data": (
         "minibatch training: repeating a row changes the batches, so a weight equals "
         "a repetition only in expectation (scikit-learn checks its MLP with lbfgs)"
+    ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "the same as on dense data: minibatches make weights and repetitions differ"
     ),
 }
 
@@ -28,8 +31,18 @@ def _fast_classifier():
     )
 
 
+def _fast_regressor():
+    return MLPRegressor(
+        hidden_layer_sizes=(16,),
+        max_iter=60,
+        batch_size=16,
+        learning_rate_init=0.01,
+        random_state=0,
+    )
+
+
 @parametrize_with_checks(
-    [_fast_classifier()],
+    [_fast_classifier(), _fast_regressor()],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible(estimator, check):

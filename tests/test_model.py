@@ -105,3 +105,32 @@ def test_seed_fixes_every_random_part(init):
         np.testing.assert_array_equal(a, b)
     if init != "zeros":
         assert not np.allclose(weights(1)[0], weights(2)[0])
+
+
+def test_param_count_matches_the_built_network():
+    from skmlp._model import mlp_param_count
+
+    for sizes, bn, n_out, act in [((7,), False, 1, "logistic"), ((8, 4), True, 3, "softmax")]:
+        model = build_mlp(5, n_out, sizes, batch_norm=bn, output_activation=act)
+        assert mlp_param_count(5, sizes, n_out, batch_norm=bn) == model.count_params()
+
+
+def test_param_budget_refuses_huge_networks():
+    from skmlp._model import MAX_PARAMS, check_param_budget, mlp_param_count
+
+    check_param_budget(mlp_param_count(784, (256, 64), 10))
+    with pytest.raises(ValueError, match="parameters, more than"):
+        check_param_budget(mlp_param_count(10, (10**9,), 2))
+    with pytest.raises(ValueError, match="use smaller hidden_layer_sizes"):
+        check_param_budget(MAX_PARAMS + 1)
+
+
+@pytest.mark.parametrize(
+    "activation, keras_name",
+    [("logistic", "sigmoid"), ("identity", "linear"), ("exp", "exponential")],
+)
+def test_output_activations(activation, keras_name):
+    model = build_mlp(4, 1, (3,), output_activation=activation)
+    assert model.layers[-1].activation.__name__ == keras_name
+    with pytest.raises(ValueError, match="output_activation"):
+        build_mlp(4, 1, (3,), output_activation="relu")

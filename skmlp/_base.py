@@ -1,0 +1,838 @@
+"""What :class:`~skmlp.MLPClassifier` and :class:`~skmlp.MLPRegressor` share.
+
+:class:`BaseMultilayerPerceptron` is skmlp's counterpart of scikit-learn's class of
+the same name: parameter validation, input checks (dense or sparse), the two
+training paths (``_fit_stochastic`` over Keras minibatches, ``_fit_lbfgs`` by
+full-batch L-BFGS), the fitted attributes and prediction. The estimators add only
+what differs: targets, output layer, loss, score and tags. The training-loop
+pieces live in modules of their own: the stopping rule in :mod:`skmlp._stopping`,
+the learning-rate schedules in :mod:`skmlp._schedules`, L-BFGS in
+:mod:`skmlp._lbfgs` and the fused JAX epoch in :mod:`skmlp._fused`.
+
+This is the only module of skmlp that imports scikeras. scikeras 0.13 supplies the
+model life cycle (building through ``_keras_build_fn``, callbacks) and the
+pickling of Keras models that joblib relies on; skmlp owns everything that
+scikeras gets wrong or leaves out on current scikit-learn. Replacing scikeras
+means replacing this module only.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+from typing import ClassVar
+
+# Quiet TensorFlow's C++ start-up chatter unless the user chose a log level.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._fused import can_fuse, fused_fit
+from ._model import (
+    ACTIVATIONS,
+    build_mlp,
+    check_param_budget,
+    mlp_param_count,
+)
+from ._schedules import SCHEDULES, LearningRateSchedule
+from ._stopping import ConvergenceMonitor, all_finite
+
+
+def _import_base_wrapper():
+    """scikeras' ``BaseWrapper``, without importing TensorFlow for other backends.
+
+    scikeras imports TensorFlow, when it is installed, for a seeding helper that
+    it guards with ``except ImportError`` and that skmlp never calls (skmlp seeds
+    through Keras). Under JAX or PyTorch that import costs seconds and hundreds
+    of megabytes for nothing, so TensorFlow is hidden during scikeras' import.
+    """
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        from scikeras.wrappers import BaseWrapper
+    else:
+        sys.modules["tensorflow"] = None  # makes ``import tensorflow`` raise ImportError
+        try:
+            from scikeras.wrappers import BaseWrapper
+        finally:
+            del sys.modules["tensorflow"]
+    return BaseWrapper
+
+
+BaseWrapper = _import_base_wrapper()
+
+__all__ = ["BaseMultilayerPerceptron"]
+
+# Prediction runs through ``Model.predict_on_batch`` in chunks of this many rows.
+# It costs about a millisecond per call, where ``Model.predict`` pays tens of
+# milliseconds of set-up, and 4096-row chunks are as fast as the best batch size
+# for 10,000 rows (benchmarks/bench_compare.py). Sparse inputs are made dense
+# one chunk at a time.
+_PREDICT_CHUNK = 4096
+_MAX_SEED = np.iinfo(np.int32).max
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# scikit-learn's MLP warns from this module; skmlp's ConvergenceWarning names it
+# too, so that warning filters written for scikit-learn's MLP (for example
+# ``filterwarnings("ignore", module="sklearn")``) apply to skmlp's as well.
+_SKLEARN_MLP_MODULE = "sklearn.neural_network._multilayer_perceptron"
+_warning_registry: dict = {}
+
+
+def _steps_per_execution() -> int:
+    """Minibatches per compiled call of ``Model.fit``: 32 on TensorFlow, else 1.
+
+    On TensorFlow this runs 32 training steps in one graph call instead of 32
+    Python round trips; the updates are the same (benchmarks/bench_compare.py
+    measures the gain). JAX gets its own fused epoch (skmlp._fused), where
+    Keras' multi-step execution is a Python loop that gains nothing.
+    """
+    return 32 if keras.backend.backend() == "tensorflow" else 1
+
+
+@contextmanager
+def _keras_seed(seed: int):
+    """Seed Python, NumPy and the Keras backend; restore Python's and NumPy's state after.
+
+    ``keras.utils.set_random_seed`` is the one call that seeds every backend
+    (TensorFlow, JAX, PyTorch). It also reseeds the global ``random`` and
+    ``numpy.random`` generators, which belong to the user: their states are put
+    back when the block ends.
+    """
+    py_state = random.getstate()
+    np_state = np.random.get_state()  # noqa: NPY002 (the user's global state)
+    keras.utils.set_random_seed(int(seed) % _MAX_SEED)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)  # noqa: NPY002
+
+
+@contextmanager
+def _quiet_backend_deprecations():
+    """Silence DeprecationWarnings raised inside Keras and its backends.
+
+    Keras and TensorFlow call deprecated NumPy and Python APIs inside ``fit``;
+    under ``-W error`` those warnings would make every ``fit`` raise although
+    nothing in the user's code is deprecated. Warnings from other modules pass.
+    """
+    with warnings.catch_warnings():
+        for module in ("keras", "tensorflow", "jax", "numpy", "optree", "absl"):
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+        yield
+
+
+def _to_numpy(variable) -> np.ndarray:
+    """A Keras variable's value as a NumPy array (without NumPy's copy-keyword warning)."""
+    value = variable.value
+    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+
+
+def _warn_convergence(message: str) -> None:
+    """Issue a ConvergenceWarning under scikit-learn's MLP module name."""
+    warnings.warn_explicit(
+        message,
+        ConvergenceWarning,
+        filename=__file__,
+        lineno=sys._getframe(1).f_lineno,
+        module=_SKLEARN_MLP_MODULE,
+        registry=_warning_registry,
+    )
+
+
+class _SparseBatches(keras.utils.PyDataset):
+    """Minibatches of a sparse matrix, each made dense only when Keras asks for it.
+
+    Shuffles the row order at every epoch from its own seeded generator.
+    """
+
+    def __init__(self, X, y, sample_weight, batch_size, *, shuffle, seed):
+        super().__init__()
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self._rng = np.random.RandomState(int(seed) % _MAX_SEED)
+        self._order = self._new_order()
+
+    def _new_order(self):
+        n = self.X.shape[0]
+        return self._rng.permutation(n) if self.shuffle else np.arange(n)
+
+    def __len__(self):
+        return -(-self.X.shape[0] // self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        batch = (self.X[rows].toarray(), self.y[rows])
+        if self.sample_weight is not None:
+            batch += (self.sample_weight[rows],)
+        return batch
+
+    def on_epoch_end(self):
+        self._order = self._new_order()
+
+
+class BaseMultilayerPerceptron(BaseWrapper):
+    """Base class of skmlp's MLP estimators; use the subclasses.
+
+    Holds the parameters both estimators share, their validation, the training
+    loop and the fitted attributes. Subclasses define ``_encode_targets``,
+    ``_output``, ``_compile_loss``, ``_score_outputs`` and prediction.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "batch_norm": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "kernel_initializer": [str],
+        "monitor_validation": ["boolean"],
+    }
+
+    # scikeras reads these during model building; skmlp builds through
+    # ``_keras_build_fn`` and seeds through Keras itself, so they stay fixed.
+    model = None
+    build_fn = None
+    _random_state = None
+
+    # On the JAX backend, train each epoch as one compiled call (skmlp._fused);
+    # it computes what ``Model.fit`` computes. False forces ``Model.fit``.
+    _fused_epochs: ClassVar[bool] = True
+
+    # Name of the validation score (``history_["val_<name>"]``) and the Keras
+    # training metrics recorded in ``history_``; set by the subclasses.
+    _score_name: ClassVar[str] = "score"
+    _history_metrics: ClassVar[tuple] = ()
+
+    # scikeras replaces scikit-learn's signature-based parameter discovery,
+    # parameter setting and repr with ones that read ``__dict__`` and route
+    # prefixed parameters; skmlp's parameters are explicit.
+    _get_param_names = classmethod(BaseEstimator._get_param_names.__func__)
+    get_params = BaseEstimator.get_params
+    set_params = BaseEstimator.set_params
+    __repr__ = BaseEstimator.__repr__
+
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        *,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        batch_norm,
+        dropout,
+        kernel_initializer,
+        monitor_validation,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.kernel_initializer = kernel_initializer
+        self.monitor_validation = monitor_validation
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def _check_solver(self) -> bool:
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} "
+                "is not stochastic."
+            )
+        return True
+
+    # ------------------------------------------------------------ validation
+    def _check_params(self):
+        """Validate every hyperparameter; raise before any data is touched."""
+        self._validate_params()
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, Integral) and not isinstance(sizes, bool):
+            sizes = [sizes]
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise TypeError(
+                f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}."
+            ) from None
+        for w in sizes:
+            if isinstance(w, bool) or not isinstance(w, Integral):
+                raise TypeError(f"hidden_layer_sizes must contain ints, got {sizes!r}.")
+        if any(w <= 0 for w in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        if self.kernel_initializer != "auto":
+            try:
+                keras.initializers.get(self.kernel_initializer)
+            except ValueError:
+                raise ValueError(
+                    "kernel_initializer must be 'auto' or a Keras initializer name "
+                    f"such as 'he_normal', got {self.kernel_initializer!r}."
+                ) from None
+        if self.solver == "lbfgs":
+            from ._lbfgs import check_lbfgs_compatible
+
+            check_lbfgs_compatible(dropout=float(self.dropout))
+        self._hidden = tuple(int(w) for w in sizes)
+
+    def _validate_X(self, X, y=None, *, reset, **kwargs):
+        """Validate ``X`` (and ``y``) with scikit-learn's ``validate_data``.
+
+        ``X`` may be dense or a CSR/CSC matrix; it becomes float32 (CSR when
+        sparse), the network's dtype, and the input's own float dtype is
+        recorded at fit time for the fitted attributes.
+        """
+        check = dict(accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset)
+        if y is None:
+            X = validate_data(self, X, **check)
+        else:
+            X, y = validate_data(self, X, y, **check, **kwargs)
+        if reset:
+            self._input_dtype = np.dtype(X.dtype).name
+        X = X.tocsr().astype(np.float32) if sp.issparse(X) else X.astype(np.float32, copy=False)
+        return X, y
+
+    def _sample_weight(self, X, Y, sample_weight):
+        """``sample_weight`` as float32 (None when unweighted); negative weights raise."""
+        if sample_weight is None:
+            return None
+        return _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
+
+    # --------------------------------------------------------------- seeding
+    def _draw_seed(self) -> int:
+        if isinstance(self.random_state, Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(_MAX_SEED))
+
+    # ------------------------------------------------------------ the network
+    def _batch_size(self, n_samples: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                f"Got batch_size={self.batch_size} larger than the {n_samples} samples; "
+                "it is clipped to the number of samples.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return min(self.batch_size, n_samples)
+
+    def _keras_build_fn(self, meta):
+        """Build and compile the network (called by scikeras' model building)."""
+        model = build_mlp(
+            meta["n_features_in_"],
+            meta["n_outputs_"],
+            self._hidden,
+            activation=self.activation,
+            batch_norm=bool(self.batch_norm),
+            dropout=float(self.dropout),
+            kernel_initializer=self.kernel_initializer,
+            l2=meta["_l2"],
+            seed=self._build_seed,
+            output_activation=meta["out_activation_"],
+        )
+        if self.solver == "adam":
+            optimizer = keras.optimizers.Adam(
+                learning_rate=float(self.learning_rate_init),
+                beta_1=float(self.beta_1),
+                beta_2=float(self.beta_2),
+                epsilon=float(self.epsilon),
+            )
+        else:
+            # lbfgs trains without the optimizer; SGD gives the model one to
+            # continue with, should the solver change under warm_start
+            optimizer = keras.optimizers.SGD(
+                learning_rate=float(self.learning_rate_init),
+                momentum=float(self.momentum),
+                nesterov=bool(self.nesterovs_momentum) and self.momentum > 0,
+            )
+        loss, loss_weight, metrics = self._compile_loss()
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            loss_weights=None if loss_weight == 1 else float(loss_weight),
+            metrics=list(metrics) or None,
+            steps_per_execution=_steps_per_execution(),
+        )
+        return model
+
+    def _get_metadata(self):
+        meta = super()._get_metadata()
+        meta["_l2"] = self._l2
+        return meta
+
+    def _build(self, n_samples, seed):
+        """Refuse a network too large for memory, then build and compile it."""
+        n_params = mlp_param_count(
+            self.n_features_in_, self._hidden, self.n_outputs_, batch_norm=bool(self.batch_norm)
+        )
+        check_param_budget(n_params)
+        # scikit-learn's penalty, 0.5 * alpha * ||W||^2 per sample: divided by the
+        # minibatch size for the stochastic solvers, by all samples for L-BFGS
+        divisor = n_samples if self.solver == "lbfgs" else self._batch_size(n_samples)
+        self._l2 = 0.5 * float(self.alpha) / max(int(divisor), 1)
+        self._build_seed = seed
+        with _keras_seed(seed):
+            self.model_ = self._build_keras_model()
+        self._initialize_callbacks()
+
+    # --------------------------------------------------------------- fitting
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data: an array, a list of lists, a pandas DataFrame or a
+            CSR/CSC matrix (made dense one minibatch at a time).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; samples of weight 0 are left out.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        self._check_params()
+        fitted = self.__sklearn_is_fitted__()
+        first_pass = not fitted or (not self.warm_start and not incremental)
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        X, Y = self._encode_targets(
+            X, y, incremental=incremental, reset=first_pass, classes=classes
+        )
+        sample_weight = self._sample_weight(X, Y, sample_weight)
+        if sample_weight is not None:
+            if not np.any(sample_weight > 0):
+                raise ValueError("sample_weight is zero for every sample: nothing to train on.")
+            keep = sample_weight > 0
+            if not keep.all():
+                X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
+
+        seed = self._draw_seed()
+        if first_pass:
+            self._init_state()
+        with _quiet_backend_deprecations():
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, Y, sample_weight, seed, first_pass)
+            else:
+                self._fit_stochastic(X, Y, sample_weight, seed, first_pass, incremental)
+            self._set_fitted_attributes()
+        if not all_finite(self.coefs_ + self.intercepts_):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed."
+            )
+        return self
+
+    def _init_state(self):
+        self.history_ = {"loss": []}
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_ = None
+        self._no_improvement_count = 0
+        self._optimizer = None
+        self.best_validation_score_ = None
+        self.best_loss_ = None if self.early_stopping else np.inf
+
+    def _split_validation(self, X, Y, sample_weight, seed):
+        stratify = self._stratify(Y)
+        arrays = [X, Y] + ([sample_weight] if sample_weight is not None else [])
+        parts = train_test_split(
+            *arrays,
+            test_size=self.validation_fraction,
+            random_state=np.random.RandomState(seed),
+            stratify=stratify,
+        )
+        X_tr, X_val, Y_tr, Y_val = parts[:4]
+        sw_tr, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the "
+                "size of your dataset."
+            )
+        return X_tr, Y_tr, sw_tr, (X_val, Y_val, sw_val)
+
+    def _fit_stochastic(self, X, Y, sample_weight, seed, first_pass, incremental):
+        use_validation = not incremental and (
+            bool(self.early_stopping) or bool(self.monitor_validation)
+        )
+        validation = None
+        if use_validation:
+            X, Y, sample_weight, validation = self._split_validation(X, Y, sample_weight, seed)
+            if self.best_validation_score_ is None:
+                self.best_validation_score_ = -np.inf
+        if self.best_loss_ is None and not self.early_stopping:
+            self.best_loss_ = np.inf
+        n_samples = X.shape[0]
+        if first_pass:
+            self._build(n_samples, seed)
+        if not incremental or self._optimizer is None:
+            schedule = self.learning_rate if self.solver == "sgd" else "constant"
+            self._optimizer = LearningRateSchedule(
+                self.learning_rate_init, schedule, power_t=self.power_t
+            )
+        self.model_.optimizer.learning_rate = self._optimizer.learning_rate
+        if not incremental:
+            self.n_iter_ = 0
+
+        batch_size = self._batch_size(n_samples)
+        monitor = ConvergenceMonitor(
+            self,
+            n_samples,
+            early_stopping=bool(self.early_stopping) and not incremental,
+            validation=validation,
+            incremental=incremental,
+        )
+        epochs = 1 if incremental else self.max_iter
+        # one batch holding every sample: shuffling would change only the order
+        # of a sum, so leave it out (fit and partial_fit then compute alike)
+        shuffle = bool(self.shuffle) and batch_size < n_samples
+        epoch_seed = (seed + self.t_) % _MAX_SEED
+        callbacks = [monitor, *self._fit_callbacks]
+        with _keras_seed(epoch_seed):
+            if sp.issparse(X):
+                data = _SparseBatches(
+                    X, Y, sample_weight, batch_size, shuffle=shuffle, seed=epoch_seed
+                )
+                val = None
+                if validation is not None:
+                    val = _SparseBatches(
+                        validation[0], validation[1], None, batch_size, shuffle=False, seed=0
+                    )
+                self.model_.fit(
+                    data, epochs=epochs, validation_data=val, verbose=0, callbacks=callbacks
+                )
+            else:
+                fit_args = dict(
+                    sample_weight=sample_weight,
+                    batch_size=batch_size,
+                    epochs=epochs,
+                    shuffle=shuffle,
+                    validation_data=None if validation is None else validation[:2],
+                    verbose=0,
+                    callbacks=callbacks,
+                )
+                if self._fused_epochs and can_fuse(self.model_, X):
+                    fused_fit(self.model_, X, Y, **fit_args)
+                else:
+                    self.model_.fit(X, Y, **fit_args)
+        if not incremental and not monitor.stopped and self.n_iter_ == self.max_iter:
+            _warn_convergence(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                "the optimization hasn't converged yet."
+            )
+
+    def _fit_lbfgs(self, X, Y, sample_weight, seed, first_pass):
+        from sklearn.utils.optimize import _check_optimize_result
+
+        from ._lbfgs import fit_lbfgs
+
+        if sp.issparse(X):
+            # full-batch: the objective holds every row at once
+            X = X.toarray()
+        if first_pass:
+            self._build(X.shape[0], seed)
+        with _keras_seed(seed):
+            result = fit_lbfgs(
+                self.model_,
+                X,
+                Y,
+                sample_weight=sample_weight,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                verbose=self.verbose,
+            )
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = float(result.fun)
+        self.history_["loss"].append(self.loss_)
+        self.best_loss_ = self.loss_
+
+    def _set_fitted_attributes(self):
+        self.loss_curve_ = list(self.history_["loss"])
+        val = self.history_.get(f"val_{self._score_name}")
+        self.validation_scores_ = list(val) if val is not None else None
+        if getattr(self, "loss_", None) is None and self.loss_curve_:
+            self.loss_ = self.loss_curve_[-1]
+        dense = [layer for layer in self.model_.layers if isinstance(layer, keras.layers.Dense)]
+        dtype = np.dtype(getattr(self, "_input_dtype", "float32"))
+        self.coefs_ = [_to_numpy(layer.kernel).astype(dtype) for layer in dense]
+        self.intercepts_ = [_to_numpy(layer.bias).astype(dtype) for layer in dense]
+        self.n_layers_ = len(dense) + 1
+        self.n_params_ = int(self.model_.count_params())
+
+    # ------------------------------------------------------------- state
+    # Plain-data fitted state, for skmlp's pickle-free model files
+    # (skmlp._persistence); the Keras model is stored separately.
+    _STATE_KEYS = (
+        "n_features_in_", "n_outputs_", "out_activation_", "n_iter_", "t_", "loss_",
+        "history_", "best_loss_", "best_validation_score_", "_hidden", "_l2",
+        "_no_improvement_count", "_input_dtype",
+    )  # fmt: skip
+
+    def _get_state(self) -> dict:
+        check_is_fitted(self)
+        state = {key: getattr(self, key) for key in self._STATE_KEYS if hasattr(self, key)}
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = self.feature_names_in_
+        return state
+
+    def _set_state(self, state: dict, model):
+        for key, value in state.items():
+            setattr(self, key, value)
+        self._hidden = tuple(int(w) for w in self._hidden)
+        self._optimizer = None
+        self.model_ = model
+        self._initialize_callbacks()
+        self._set_fitted_attributes()
+        return self
+
+    # ------------------------------------------------------------ prediction
+    def _forward(self, X):
+        """Outputs of the network for float32 ``X`` (dense or CSR), chunk by chunk."""
+        # JAX compiles once per input shape: pad each chunk to a power of two, so
+        # that inputs of any size reuse at most 13 compiled functions. Rows are
+        # independent at inference (batch norm uses its moving statistics), so
+        # padding changes no output. TensorFlow relaxes its traced shapes itself.
+        pad = keras.backend.backend() == "jax"
+        out = []
+        for start in range(0, X.shape[0], _PREDICT_CHUNK):
+            chunk = X[start : start + _PREDICT_CHUNK]
+            if sp.issparse(chunk):
+                chunk = chunk.toarray()
+            n = chunk.shape[0]
+            if pad and n & (n - 1):
+                size = 1 << n.bit_length()
+                chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), chunk.dtype)])
+            out.append(keras.ops.convert_to_numpy(self.model_.predict_on_batch(chunk))[:n])
+        return np.concatenate(out) if len(out) > 1 else out[0]
+
+    def _predict_outputs(self, X):
+        """Validated ``X`` through the network; returns (outputs, input dtype)."""
+        check_is_fitted(self)
+        dtype = getattr(X, "dtype", None)
+        X, _ = self._validate_X(X, reset=False)
+        with _quiet_backend_deprecations():
+            out = self._forward(X)
+        dtype = dtype if dtype in (np.float32, np.float64) else np.float64
+        return out, dtype
+
+    def _validation_score(self, X_val, Y_val, sw_val) -> float:
+        """The validation score of the current network (NaN when it outputs non-finite values)."""
+        out = self._forward(X_val)
+        if not np.isfinite(out).all():
+            return float("nan")
+        return float(self._score_outputs(out, Y_val, sw_val))
+
+
+#: The parameters both estimators share, documented once and put into each
+#: estimator's docstring (``{params}`` there).
+SHARED_PARAMS_DOC = """\
+hidden_layer_sizes : array-like of int, default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+    activation : {"relu", "identity", "logistic", "tanh", "elu", "selu", "gelu", \
+"swish", "leaky_relu"}, default="relu"
+        Activation of the hidden layers: scikit-learn's four names, and some of
+        Keras'.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        ``"adam"`` and ``"sgd"`` train on minibatches with Keras' optimizers;
+        ``"lbfgs"`` minimises the full-batch loss with scipy's L-BFGS-B, as
+        scikit-learn does, using the network's Keras gradients. ``"lbfgs"``
+        trains on all rows at once (a sparse ``X`` is made dense) and refuses
+        ``dropout > 0``.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights (not the biases), scaled as
+        scikit-learn does: ``0.5 * alpha * ||W||^2`` divided by the batch size
+        (by the number of samples for ``"lbfgs"``) is added to the loss.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; ``"auto"`` is ``min(200, n_samples)``. Values above the
+        number of samples are clipped with a warning. Not used by ``"lbfgs"``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule of ``solver="sgd"``, as in scikit-learn:
+        ``"constant"`` keeps ``learning_rate_init``; ``"invscaling"`` uses
+        ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch;
+        ``"adaptive"`` divides the rate by 5 whenever ``n_iter_no_change``
+        epochs fail to improve by ``tol``, and stops once it is below 1e-6.
+    learning_rate_init : float, default=1e-3
+        Initial learning rate of ``"sgd"`` and ``"adam"``.
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+    max_iter : int, default=200
+        Maximum number of epochs of a call to :meth:`fit` (iterations for
+        ``"lbfgs"``).
+    shuffle : bool, default=True
+        Whether to shuffle samples in each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout masks, shuffling and the validation
+        split. An int gives the same model at every fit (on a CPU). A
+        :class:`numpy.random.RandomState` is drawn from once per fit, so two
+        instances in different states, or two fits from one instance, give
+        different models. ``None`` draws from NumPy's global generator. Seeding
+        goes through :func:`keras.utils.set_random_seed`, so it holds on every
+        Keras backend; Python's and NumPy's global states are restored afterwards.
+    tol : float, default=1e-4
+        Tolerance of the stopping rule, see ``n_iter_no_change`` (the gradient
+        tolerance for ``"lbfgs"``).
+    verbose : bool or int, default=False
+        Print ``Iteration N, loss = ...`` after every epoch.
+    warm_start : bool, default=False
+        Reuse the fitted network and continue training at the next :meth:`fit`;
+        ``n_iter_`` counts the last fit's epochs, the curves are extended.
+    momentum : float, default=0.9
+        Momentum of ``solver="sgd"``.
+    nesterovs_momentum : bool, default=True
+        Nesterov momentum for ``solver="sgd"``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data and stop when the
+        validation score has not improved by ``tol`` for more than
+        ``n_iter_no_change`` epochs; the best epoch's weights are kept.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping`` or
+        ``monitor_validation`` is on. Must be in (0, 1).
+    beta_1 : float, default=0.9
+        Adam's first-moment decay.
+    beta_2 : float, default=0.999
+        Adam's second-moment decay.
+    epsilon : float, default=1e-8
+        Adam's numerical-stability term (scikit-learn's default, not Keras' 1e-7).
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement by ``tol`` tolerated before stopping;
+        ``np.inf`` never stops early.
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of ``solver="lbfgs"``.
+    batch_norm : bool, default=False
+        Add batch normalisation after every hidden layer (skmlp addition).
+    dropout : float, default=0.0
+        Dropout rate in [0, 1) after every hidden layer (skmlp addition).
+    kernel_initializer : str, default="auto"
+        ``"auto"``: the seed notebook's ``RandomNormal(0, sqrt(2 / (fan_in + 1)))``
+        for ReLU-family hidden layers, Glorot uniform otherwise. Or any Keras
+        initializer name, such as ``"he_normal"`` or ``"glorot_uniform"``.
+    monitor_validation : bool, default=False
+        Hold out ``validation_fraction`` of the training data and record the
+        validation loss and score of every epoch (``history_``,
+        ``validation_scores_``) without early stopping (skmlp addition)."""
+
+#: The fitted attributes both estimators share (``{attributes}`` in docstrings).
+SHARED_ATTRIBUTES_DOC = """\
+n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_iter_ : int
+        Number of epochs (L-BFGS iterations) of the last call to :meth:`fit`.
+    t_ : int
+        Number of training samples seen by the stochastic solvers, over all
+        calls (the time step of the ``"invscaling"`` schedule).
+    loss_ : float
+        Training loss (with the L2 penalty) of the last epoch, or the final
+        loss of ``"lbfgs"``.
+    loss_curve_ : list of float
+        Training loss of each epoch (one entry per ``"lbfgs"`` fit).
+    best_loss_ : float or None
+        Lowest training loss; ``None`` with early stopping, as in scikit-learn.
+    validation_scores_ : list of float or None
+        Validation score of each epoch when a validation split is used.
+    best_validation_score_ : float or None
+        Best validation score when a validation split is used.
+    coefs_ : list of ndarray
+        Weight matrix of each Dense layer, input to output, in the float dtype
+        of the training data (the network itself computes in float32).
+    intercepts_ : list of ndarray
+        Bias vector of each Dense layer.
+    n_layers_ : int
+        Number of layers, input and output included (as in scikit-learn).
+    n_outputs_ : int
+        Number of output units.
+    n_params_ : int
+        Number of parameters of the network, trainable or not.
+    model_ : keras.Model
+        The fitted Keras model."""
