@@ -39,6 +39,7 @@ from sklearn.utils.validation import (
 
 from ._fused import can_fuse, fused_fit
 from ._model import ACTIVATIONS, build_mlp
+from ._reuse import fit_model, predicting
 
 
 def _import_base_wrapper():
@@ -673,7 +674,7 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
             if self._fused_epochs and can_fuse(self.model_, X):
                 hist = fused_fit(self.model_, X, y, **fit_args)
             else:
-                hist = self.model_.fit(X, y, **fit_args)
+                hist = fit_model(self.model_, X, y, incremental=incremental, **fit_args)
         logs = hist.history
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             if key in logs:
@@ -737,13 +738,14 @@ class MLPClassifier(ClassifierMixin, BaseWrapper):
         # padding changes no output. TensorFlow relaxes its traced shapes itself.
         pad = keras.backend.backend() == "jax"
         out = []
-        for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            chunk = X[start : start + _PREDICT_CHUNK]
-            n = chunk.shape[0]
-            if pad and n & (n - 1):
-                size = 1 << n.bit_length()
-                chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), X.dtype)])
-            out.append(keras.ops.convert_to_numpy(self.model_.predict_on_batch(chunk))[:n])
+        with predicting(self.model_) as predict_on_batch:  # compiled once per structure
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                chunk = X[start : start + _PREDICT_CHUNK]
+                n = chunk.shape[0]
+                if pad and n & (n - 1):
+                    size = 1 << n.bit_length()
+                    chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), X.dtype)])
+                out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n])
         return np.concatenate(out) if len(out) > 1 else out[0]
 
     def predict_proba(self, X):
