@@ -37,6 +37,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._backend import set_random_seed
 from ._fused import can_fuse, fused_fit
 from ._model import ACTIVATIONS, build_mlp
 from ._reuse import fit_model, predicting
@@ -95,7 +96,7 @@ def _keras_seed(seed: int):
     """
     py_state = random.getstate()
     np_state = np.random.get_state()  # noqa: NPY002 (the user's global state)
-    keras.utils.set_random_seed(int(seed))
+    set_random_seed(int(seed))  # keras.utils.set_random_seed, without a needless TF import
     try:
         yield
     finally:

@@ -6,11 +6,12 @@ The estimate models a fit's seconds as ``a + b * n_params``: a fixed cost per fi
 print "~25446s left" two minutes before the end: a tiny difference in size
 turned timing noise into a huge slope. Here ``b`` comes from the data only when
 the sizes seen span a factor of ``SPAN`` or more; before that it comes from the
-machine, ``6 * rows * epochs`` floating-point operations per parameter at the
-speed :func:`machine_gflops` measures (a fit cannot be much faster than its
-arithmetic), and it is never larger than the largest seconds-per-parameter
+machine, ``6 * rows * epochs`` floating-point operations per parameter at a
+quarter of the matrix-product speed :func:`machine_gflops` measures, and it is never larger than the largest seconds-per-parameter
 seen, so no estimate exceeds "every fit is as slow per parameter as the slowest
-one so far".
+one so far". The first fit of each size also compiles the network; that extra
+is measured (first fit against the later ones of its size) and added once per
+size still to come.
 """
 
 from __future__ import annotations
@@ -25,18 +26,28 @@ __all__ = ["ProgressBar", "estimate_left", "machine_gflops"]
 
 #: Sizes must span this factor before the growth with size is fitted from timings.
 SPAN = 3.0
+#: Share of the machine's matrix-product speed that training small networks
+#: reaches (small batches, per-step overheads); measured fits run at 5-25 %.
+EFFICIENCY = 0.25
 
 
 @functools.cache
 def machine_gflops() -> float:
-    """Float32 matrix-product speed of this process, in GFLOP/s (best of a few tries)."""
+    """Float32 matrix-product speed of this process, in GFLOP/s.
+
+    The best of 20 products of 256 x 256 matrices (a few milliseconds): the
+    best, because a busy machine makes single tries up to 100 times slower.
+    """
+    from threadpoolctl import threadpool_limits
+
     rng = np.random.default_rng(0)
     a = rng.random((256, 256), dtype=np.float32)
     best = np.inf
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - start)
+    with threadpool_limits(1):  # one core: idle BLAS threads spin on a busy machine
+        for _ in range(20):
+            start = time.perf_counter()
+            a @ a
+            best = min(best, time.perf_counter() - start)
     return 2 * 256**3 / max(best, 1e-9) / 1e9
 
 
@@ -59,7 +70,7 @@ def estimate_left(
         ``6 * rows * epochs``); with ``gflops`` it gives the growth with size
         until the timings span sizes a factor :data:`SPAN` apart.
     gflops : float or None, default=None
-        Speed of the machine in GFLOP/s; ``None`` measures it
+        Matrix-product speed of the machine in GFLOP/s; ``None`` measures it
         (:func:`machine_gflops`) when ``flops_per_param`` is given.
 
     Returns
@@ -71,7 +82,29 @@ def estimate_left(
         return 0.0
     if not done:
         return None
-    p, t = np.array(done, dtype=float).T
+    # The first fit of a network size also compiles it (skmlp compiles once per
+    # structure): model the later fits, and add that extra once per new size.
+    first, later = {}, []
+    for size, seconds in done:
+        if size in first:
+            later.append((size, seconds))
+        else:
+            first[size] = seconds
+    extras = [
+        max(first[size] - float(np.median([s for q, s in later if q == size])), 0.0)
+        for size in first
+        if any(q == size for q, _ in later)
+    ]
+    points = later or list(first.items())
+    extra = float(np.median(extras)) if extras else 0.0
+    a, b = _line(np.array(points, dtype=float).T, flops_per_param, gflops)
+    new_sizes = set(remaining) - set(first)
+    return float(sum(a + b * r for r in remaining) + extra * len(new_sizes))
+
+
+def _line(points, flops_per_param, gflops) -> tuple[float, float]:
+    """Fixed seconds ``a`` and seconds per parameter ``b`` of a fit, from (sizes, seconds)."""
+    p, t = points
     ceiling = float(np.max(t / p))  # slowest seconds per parameter seen
     if p.max() >= SPAN * p.min():
         b, a = np.polyfit(p, t, 1)
@@ -82,14 +115,12 @@ def estimate_left(
     else:
         if flops_per_param is not None:
             speed = gflops if gflops is not None else machine_gflops()
-            b = flops_per_param / (speed * 1e9)
+            b = flops_per_param / (EFFICIENCY * speed * 1e9)
         else:
             b = 0.5 * ceiling  # no information: half fixed, half proportional
         b = min(b, float(np.min(t / p)))
         a = float(np.mean(t - b * p))
-    b = min(max(b, 0.0), ceiling)
-    a = max(a, 0.0)
-    return float(sum(a + b * r for r in remaining))
+    return max(float(a), 0.0), min(max(float(b), 0.0), ceiling)
 
 
 def format_seconds(seconds: float | None) -> str:

@@ -35,6 +35,8 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
+from ._backend import tensorflow_hidden
+
 __all__ = [
     "clear",
     "enabled",
@@ -87,15 +89,16 @@ def structure_key(model) -> str | None:
     compiled or its config cannot be read.
     """
     try:
-        compile_config = model.get_compile_config()
-        if compile_config is None:
-            return None
-        parts = {
-            "class": type(model).__qualname__,
-            "config": _strip(model.get_config()),
-            "compile": _strip(compile_config),
-            "variables": [(tuple(v.shape), str(v.dtype)) for v in _state(model)],
-        }
+        with tensorflow_hidden():  # Keras' serialization would import it
+            compile_config = model.get_compile_config()
+            if compile_config is None:
+                return None
+            parts = {
+                "class": type(model).__qualname__,
+                "config": _strip(model.get_config()),
+                "compile": _strip(compile_config),
+                "variables": [(tuple(v.shape), str(v.dtype)) for v in _state(model)],
+            }
         return json.dumps(parts, sort_keys=True, default=repr)
     except (NotImplementedError, TypeError, ValueError, AttributeError):
         return None
