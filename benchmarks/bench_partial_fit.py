@@ -38,8 +38,8 @@ TITLE = "partial_fit: seconds per call after the first"
 def worker(args) -> dict:
     import keras
     import numpy as np
-
     from bench_soak import _data
+
     from skmlp import MLPClassifier
 
     warnings.simplefilter("ignore")

@@ -207,7 +207,6 @@ def quiet_tensorflow_start(stderr_fd: int = 2) -> list[str]:
     return hidden
 
 
-
 @contextmanager
 def tensorflow_hidden():
     """Within the block, Keras finds no TensorFlow, unless it is in use already.

@@ -7,11 +7,12 @@ print "~25446s left" two minutes before the end: a tiny difference in size
 turned timing noise into a huge slope. Here ``b`` comes from the data only when
 the sizes seen span a factor of ``SPAN`` or more; before that it comes from the
 machine, ``6 * rows * epochs`` floating-point operations per parameter at a
-quarter of the matrix-product speed :func:`machine_gflops` measures, and it is never larger than the largest seconds-per-parameter
-seen, so no estimate exceeds "every fit is as slow per parameter as the slowest
-one so far". The first fit of each size also compiles the network; that extra
-is measured (first fit against the later ones of its size) and added once per
-size still to come.
+quarter of the matrix-product speed :func:`machine_gflops` measures; and it is
+never larger than the largest seconds-per-parameter seen, so no estimate
+exceeds "every fit is as slow per parameter as the slowest one so far".
+The first fit of each size also compiles the network; that extra is measured
+(first fit against the later ones of its size) and added once per size still
+to come.
 """
 
 from __future__ import annotations

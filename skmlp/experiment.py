@@ -701,8 +701,9 @@ def run_experiment(
         if i + 1 < len(config.archs):
             from ._progress import format_seconds
 
+            elapsed = time.time() - refit_start
             log(f"  refits: {i + 1}/{len(config.archs)} done, "
-                f"{time.time() - refit_start:.0f}s elapsed, {format_seconds(left)} left")  # fmt: skip
+                f"{elapsed:.0f}s elapsed, {format_seconds(left)} left")  # fmt: skip
 
     results = pd.DataFrame(rows)
     results["rank_cv"] = results["cv_accuracy_mean"].rank(ascending=False, method="min").astype(int)

@@ -16,8 +16,9 @@ SIZES = [33738] * 3 + [35018] * 3 + [725258] * 3 + [732426] * 3 + [2535498] * 3 
 # (parameters, seconds) of each CV fit, in the order they ended, from
 # `skmlp run --backend tensorflow` with the code of commit 8cca246 on the shared
 # 2-core machine under load (5 to 10 runnable processes); 754 s for the CV.
-RECORDED = list(zip(SIZES, [18.98, 14.52, 7.9, 9.53, 12.01, 12.65, 12.47, 24.45, 25.73, 39.14,
-                            42.72, 33.95, 63.9, 75.47, 64.67, 90.2, 73.39, 118.66], strict=True))  # fmt: skip
+SECONDS = [18.98, 14.52, 7.9, 9.53, 12.01, 12.65, 12.47, 24.45, 25.73, 39.14, 42.72, 33.95,
+           63.9, 75.47, 64.67, 90.2, 73.39, 118.66]  # fmt: skip
+RECORDED = list(zip(SIZES, SECONDS, strict=True))
 
 
 def _old_straight_line(done, remaining):

@@ -5,8 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from skmlp import MLPClassifier
-from skmlp import _reuse
+from skmlp import MLPClassifier, _reuse
 
 
 @pytest.fixture
