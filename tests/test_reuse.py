@@ -8,6 +8,11 @@ import pytest
 from skmlp import MLPClassifier, _reuse
 
 
+@pytest.fixture(autouse=True)
+def sharing_on(monkeypatch):
+    monkeypatch.setenv("SKMLP_REUSE_COMPILED", "1")  # off by default on TensorFlow
+
+
 @pytest.fixture
 def data(digits_split):
     X, _, y, _ = digits_split
