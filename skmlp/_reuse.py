@@ -56,15 +56,8 @@ _ENGINES: OrderedDict = OrderedDict()  # key -> list of [engine, busy]
 
 
 def enabled() -> bool:
-    """Whether compiled functions are shared: ``SKMLP_REUSE_COMPILED`` ``1`` or ``0``.
-
-    The default is on for JAX and off for the other backends: on TensorFlow a
-    model trained by the engine predicts with ~1e-7 differences depending on
-    the row order, which scikit-learn's sample-order check refuses (not yet
-    understood); ``SKMLP_REUSE_COMPILED=1`` turns the engine on.
-    """
-    default = "1" if keras.backend.backend() == "jax" else "0"
-    return os.environ.get("SKMLP_REUSE_COMPILED", default) != "0"
+    """Whether compiled functions are shared; ``SKMLP_REUSE_COMPILED=0`` turns it off."""
+    return os.environ.get("SKMLP_REUSE_COMPILED", "1") != "0"
 
 
 def clear() -> None:
