@@ -10,9 +10,17 @@ import importlib.util
 import json
 import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["choose_backend", "limit_backend_threads"]
+__all__ = [
+    "choose_backend",
+    "limit_backend_threads",
+    "quiet_tensorflow_start",
+    "set_random_seed",
+    "tensorflow_hidden",
+]
 
 # Fastest first, as measured on CPUs (benchmarks/results/compare_*.md): JAX with
 # skmlp's fused epoch, then TensorFlow, then PyTorch.
@@ -133,3 +141,102 @@ def _pick_backend(requested, environ) -> tuple[str, str]:
             environ["KERAS_BACKEND"] = name
             return name, "the fastest installed; choose with --backend or KERAS_BACKEND"
     raise ImportError("no Keras backend is installed: pip install tensorflow (or 'skmlp[jax]')")
+
+
+# Lines TensorFlow's C++ runtime writes to stderr on every start of a machine
+# without a GPU, whatever TF_CPP_MIN_LOG_LEVEL says (they come before its
+# logging is set up, or from the CUDA platform probe). Only these are hidden.
+_TF_START_NOISE = (
+    "All log messages before absl::InitializeLog() is called",
+    "cudart_stub.cc",
+    "Could not find cuda drivers on your machine",
+    "failed call to cuInit",
+    "cpu_feature_guard.cc",
+    "To enable the following instructions:",
+    "oneDNN custom operations are on",
+    "Unable to register cuDNN factory",
+    "Unable to register cuFFT factory",
+    "Unable to register cuBLAS factory",
+    "computation placer already registered",
+)
+_GPU_NODES = ("/dev/nvidia0", "/dev/nvidiactl", "/proc/driver/nvidia", "/dev/kfd")
+
+
+def quiet_tensorflow_start(stderr_fd: int = 2) -> list[str]:
+    """Import TensorFlow without its CPU-only start-up chatter; return the lines hidden.
+
+    On a machine without a GPU, TensorFlow prints CUDA and CPU-feature lines
+    (``E0000 ... failed call to cuInit`` reads like an error) that
+    ``TF_CPP_MIN_LOG_LEVEL`` does not stop. This imports TensorFlow and probes
+    its devices with the process' stderr captured, then writes back every line
+    that is not one of those known messages, so real errors still show. Where a
+    GPU device node exists, nothing is captured: CUDA messages may matter there.
+
+    Parameters
+    ----------
+    stderr_fd : int, default=2
+        The file descriptor to capture.
+
+    Returns
+    -------
+    list of str
+        The lines that were hidden.
+    """
+    if "tensorflow" in sys.modules or any(os.path.exists(p) for p in _GPU_NODES):
+        if "tensorflow" not in sys.modules:
+            import tensorflow  # noqa: F401
+        return []
+    sys.stderr.flush()
+    saved = os.dup(stderr_fd)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), stderr_fd)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, stderr_fd)
+            os.close(saved)
+        capture.seek(0)
+        lines = capture.read().decode(errors="replace").splitlines()
+    hidden = [line for line in lines if any(n in line for n in _TF_START_NOISE)]
+    kept = [line for line in lines if line not in hidden]
+    if kept:
+        print("\n".join(kept), file=sys.stderr, flush=True)
+    return hidden
+
+
+@contextmanager
+def tensorflow_hidden():
+    """Within the block, Keras finds no TensorFlow, unless it is in use already.
+
+    Keras imports TensorFlow, when installed, to seed ``tf.random`` and to
+    check for ``tf.TensorShape`` while serializing configs, whatever the
+    backend: seconds and hundreds of megabytes in a JAX process. When the
+    backend is not TensorFlow and TensorFlow is not imported yet, this hides it
+    for the block and lets Keras look for it again afterwards.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        yield
+        return
+    sys.modules["tensorflow"] = None  # makes ``import tensorflow`` raise ImportError
+    try:
+        yield
+    finally:
+        del sys.modules["tensorflow"]
+        from keras.src.utils import module_utils
+
+        lazy = getattr(module_utils, "tensorflow", None)
+        if getattr(lazy, "_available", None) is False:
+            lazy._available = None  # look again next time
+
+
+def set_random_seed(seed: int) -> None:
+    """:func:`keras.utils.set_random_seed` inside :func:`tensorflow_hidden`."""
+    import keras
+
+    with tensorflow_hidden():
+        keras.utils.set_random_seed(seed)

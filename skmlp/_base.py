@@ -39,6 +39,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._backend import set_random_seed
 from ._fused import can_fuse, fused_fit
 from ._model import (
     ACTIVATIONS,
@@ -46,6 +47,7 @@ from ._model import (
     check_param_budget,
     mlp_param_count,
 )
+from ._reuse import fit_model, predicting
 from ._schedules import SCHEDULES, LearningRateSchedule
 from ._stopping import ConvergenceMonitor, all_finite
 
@@ -111,7 +113,7 @@ def _keras_seed(seed: int):
     """
     py_state = random.getstate()
     np_state = np.random.get_state()  # noqa: NPY002 (the user's global state)
-    keras.utils.set_random_seed(int(seed) % _MAX_SEED)
+    set_random_seed(int(seed) % _MAX_SEED)  # keras.utils.set_random_seed, no TF import
     try:
         yield
     finally:
@@ -603,7 +605,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
                 if self._fused_epochs and can_fuse(self.model_, X):
                     fused_fit(self.model_, X, Y, **fit_args)
                 else:
-                    self.model_.fit(X, Y, **fit_args)
+                    fit_model(self.model_, X, Y, incremental=incremental, **fit_args)
         if not incremental and not monitor.stopped and self.n_iter_ == self.max_iter:
             _warn_convergence(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
@@ -684,15 +686,16 @@ class BaseMultilayerPerceptron(BaseWrapper):
         # padding changes no output. TensorFlow relaxes its traced shapes itself.
         pad = keras.backend.backend() == "jax"
         out = []
-        for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            chunk = X[start : start + _PREDICT_CHUNK]
-            if sp.issparse(chunk):
-                chunk = chunk.toarray()
-            n = chunk.shape[0]
-            if pad and n & (n - 1):
-                size = 1 << n.bit_length()
-                chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), chunk.dtype)])
-            out.append(keras.ops.convert_to_numpy(self.model_.predict_on_batch(chunk))[:n])
+        with predicting(self.model_) as predict_on_batch:  # compiled once per structure
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                chunk = X[start : start + _PREDICT_CHUNK]
+                if sp.issparse(chunk):
+                    chunk = chunk.toarray()
+                n = chunk.shape[0]
+                if pad and n & (n - 1):
+                    size = 1 << n.bit_length()
+                    chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), chunk.dtype)])
+                out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n])
         return np.concatenate(out) if len(out) > 1 else out[0]
 
     def _predict_outputs(self, X):

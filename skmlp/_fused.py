@@ -8,6 +8,12 @@ and each epoch sends only the shuffled row order; ``jax.lax.scan`` runs Keras'
 own pure ``train_step(state, data)`` over the minibatches, which keeps its exact
 semantics (optimizer, batch-norm statistics, dropout seeds, metrics).
 
+The jitted functions are pure in the state they are given, so they are compiled
+once per network structure and shared by every model of that structure
+(:mod:`skmlp._reuse`): later fits, and every ``partial_fit`` call after the
+first, run already-compiled code. Validation runs Keras' ``test_step`` the
+same way, instead of ``Model.evaluate``, which would compile it per model.
+
 Everything that ``fit`` does around the steps is done the same way and in the
 same order, so that for a given seed the fused path computes what ``fit``
 computes (same shuffles from NumPy's global generator, same remainder batch,
@@ -21,6 +27,8 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+
+from ._reuse import jax_function
 
 __all__ = ["can_fuse", "fused_fit"]
 
@@ -54,6 +62,32 @@ def _compiled_epoch(model):
         return jax.lax.scan(lambda s, rows: (train_rows(s, X, y, sw, rows), None), state, index)[0]
 
     return jax.jit(epoch, donate_argnums=0), jax.jit(train_rows, donate_argnums=0)
+
+
+def _compiled_test_step(model):
+    import jax
+
+    return jax.jit(model.test_step)
+
+
+def _evaluate(model, X, y, batch_size) -> dict:
+    """``model.evaluate(X, y, batch_size=batch_size, return_dict=True)``, compiled once.
+
+    The same ``test_step`` over the same batches, metrics accumulated the same
+    way, with the test step shared by every model of this structure.
+    """
+    test_step = jax_function(model, "test_step", _compiled_test_step)
+    model.reset_metrics()
+    state = (
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+        [v.value for v in model.metrics_variables],
+    )
+    for start in range(0, X.shape[0], batch_size):
+        state = test_step(state, (X[start : start + batch_size], y[start : start + batch_size]))[1]
+    for ref, value in zip(model.metrics_variables, state[2], strict=True):
+        ref.assign(value)
+    return model.get_metrics_result()
 
 
 _STATE_NAMES = (
@@ -132,7 +166,7 @@ def fused_fit(
         steps=n_full + (rest > 0),
         model=model,
     )
-    epoch_fn, step_fn = _compiled_epoch(model)
+    epoch_fn, step_fn = jax_function(model, "epoch", _compiled_epoch)
     Xd, yd = jax.device_put(X), jax.device_put(y)
     swd = None if sample_weight is None else jax.device_put(sample_weight)
     if validation_data is not None:
@@ -162,9 +196,7 @@ def fused_fit(
             model.jax_state_sync()
             logs = {k: float(v) for k, v in model.get_metrics_result().items()}
             if validation_data is not None:
-                val = model.evaluate(
-                    val_x, val_y, batch_size=batch_size, verbose=0, return_dict=True
-                )
+                val = _evaluate(model, val_x, val_y, batch_size)
                 logs.update({f"val_{k}": float(v) for k, v in val.items()})
             callbacks.on_epoch_end(epoch, logs)
             if model.stop_training:

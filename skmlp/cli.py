@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._backend import BACKEND_PREFERENCE, choose_backend
+from ._backend import BACKEND_PREFERENCE, choose_backend, quiet_tensorflow_start
 
 __all__ = ["main"]
 
@@ -356,6 +356,8 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         backend = choose_backend(args.backend)
+        if backend[0] == "tensorflow":
+            quiet_tensorflow_start()  # CUDA/CPU-feature start-up lines on CPU-only machines
         return _cmd_run(args, backend) if args.command == "run" else _cmd_predict(args, backend)
     except (ValueError, OSError, ImportError) as exc:
         # one line, no traceback: the library's messages say the essentials first

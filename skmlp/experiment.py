@@ -344,30 +344,24 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
     return scores
 
 
-def _estimate_left(done: list[tuple[float, float]], remaining: list[float]) -> float | None:
-    """Seconds the ``remaining`` fits (their parameter counts) will take.
+def _estimate_left(
+    done: list[tuple[float, float]], remaining: list[float], flops_per_param: float | None = None
+) -> float | None:
+    """Seconds the ``remaining`` fits will take (see :func:`skmlp._progress.estimate_left`)."""
+    from ._progress import estimate_left
 
-    ``done`` holds (parameter count, seconds) of fits finished in this run. With
-    two or more sizes seen, time is fitted as ``a + b * n_params`` (a fixed cost
-    per fit plus one that grows with the network). With one size seen, only fits
-    of that same size can be estimated; otherwise ``None`` (not known yet).
-    """
-    if not remaining:
-        return 0.0
-    if not done:
-        return None
-    p, t = np.array(done, dtype=float).T
-    if len(np.unique(p)) >= 2:
-        b, a = np.polyfit(p, t, 1)
-        a, b = max(a, 0.0), max(b, 0.0)
-        return float(sum(a + b * r for r in remaining))
-    if all(r == p[0] for r in remaining):
-        return float(t.mean() * len(remaining))
-    return None
+    return estimate_left(done, remaining, flops_per_param)
+
+
+# Progress bars of this process, by run; not in the ``progress`` dict, which is
+# copied into the fits (and into joblib's workers, which print plain lines).
+_BARS: dict = {}
 
 
 def _report_progress(store, progress: dict) -> None:
-    """Print fits done, time elapsed and an estimate of the time left."""
+    """Show fits done, time elapsed and an estimate of the time left."""
+    from ._progress import ProgressBar
+
     records = [json.loads(p.read_text()) for p in Path(store).glob("*.json")]
     new = [r for r in records if r["key"] not in progress["cached_keys"]]
     remaining = list(progress["fit_params"])
@@ -375,16 +369,14 @@ def _report_progress(store, progress: dict) -> None:
         if r.get("n_params") in remaining:
             remaining.remove(r["n_params"])
     elapsed = time.time() - progress["started"]
-    left = _estimate_left([(r["n_params"], r["fit_time"]) for r in new], remaining)
+    left = _estimate_left(
+        [(r["n_params"], r["fit_time"]) for r in new], remaining, progress.get("flops_per_param")
+    )
     busy = sum(r["fit_time"] for r in new)
     if left is not None and busy > 0:
         left *= elapsed / busy  # parallel fits, scoring and overheads
-    eta = f"~{left:.0f}s" if left is not None else "estimate after the next network size,"
-    print(
-        f"  CV fit {len(records)}/{progress['total']} done, {elapsed:.0f}s elapsed, "
-        f"{eta} left for the CV",
-        flush=True,
-    )
+    bar = _BARS.get(progress.get("bar")) or ProgressBar(progress["total"], "CV fits", plain=True)
+    bar.update(len(records), elapsed, left, " for the CV")
 
 
 def make_search(
@@ -843,7 +835,14 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
         "fit_params": [costs[a.name] for a in config.archs for _ in range(config.cv)],
         "cached_keys": {r["key"] for r in cached},
         "started": time.time(),
+        # arithmetic of a fit per network parameter: forward and backward passes
+        "flops_per_param": 6.0 * len(y_train) * (1 - 1 / config.cv) * config.epochs,
+        "bar": str(out.resolve()),
     }
+    if verbose:
+        from ._progress import ProgressBar
+
+        _BARS[progress["bar"]] = ProgressBar(total, "CV fits")
     search = make_search(
         pipeline,
         config.archs,
@@ -854,7 +853,11 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
         progress=progress if verbose else None,
     )
     cv_start = time.time()
-    search.fit(X_train, y_train)
+    try:
+        search.fit(X_train, y_train)
+    finally:
+        if progress["bar"] in _BARS:
+            _BARS.pop(progress["bar"]).close()
     cv_time = time.time() - cv_start
     cv_results = pd.DataFrame(search.cv_results_)
     cv_results.insert(0, "architecture", list(config.architectures))
@@ -874,11 +877,14 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
         histories[arch.name] = refit["history"]
         models[arch.name] = model
         refit_times.append((costs[arch.name], refit["fit_time"]))
-        left = _estimate_left(refit_times, [costs[a.name] for a in config.archs[i + 1 :]])
+        left = _estimate_left(refit_times, [costs[a.name] for a in config.archs[i + 1 :]],
+                              6.0 * len(y_train) * config.epochs)  # fmt: skip
         if i + 1 < len(config.archs):
-            eta = f"~{left:.0f}s" if left is not None else "estimate after the next size,"
+            from ._progress import format_seconds
+
+            elapsed = time.time() - refit_start
             log(f"  refits: {i + 1}/{len(config.archs)} done, "
-                f"{time.time() - refit_start:.0f}s elapsed, {eta} left")  # fmt: skip
+                f"{elapsed:.0f}s elapsed, {format_seconds(left)} left")  # fmt: skip
 
     results = pd.DataFrame(rows)
     results["rank_cv"] = results["cv_accuracy_mean"].rank(ascending=False, method="min").astype(int)

@@ -102,3 +102,27 @@ def test_command_says_which_backend(tmp_path):
     backend, why = out.stdout.strip().split("|")
     assert backend == ("jax" if importlib.util.find_spec("jax") else "tensorflow")
     assert why.startswith("the fastest installed")
+
+
+def test_quiet_tensorflow_start_hides_only_known_lines():
+    from skmlp._backend import _GPU_NODES
+
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("TensorFlow is not installed")
+    if any(os.path.exists(p) for p in _GPU_NODES):
+        pytest.skip("a GPU machine: nothing is hidden there")
+    code = (
+        "import os, sys\n"
+        "import skmlp._backend as b\n"
+        "hidden = b.quiet_tensorflow_start()\n"
+        "print(len(hidden))\n"
+        "os.write(2, b'a real error after start-up\\n')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    if int(out.stdout.split()[-1]) == 0:
+        pytest.skip("this TensorFlow prints no start-up lines here")
+    assert "cuInit" not in out.stderr and "cudart_stub" not in out.stderr
+    assert "a real error after start-up" in out.stderr
