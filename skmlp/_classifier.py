@@ -203,6 +203,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 self._y_type = "binary" if self.n_classes_ <= 2 else "multiclass"
             self.n_outputs_ = self.n_classes_ if self._y_type != "binary" else 1
             self.out_activation_ = "softmax" if self._y_type == "multiclass" else "logistic"
+            unseen = [] if multilabel else np.setdiff1d(unique_labels(y), self.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"Expected only labels in classes_ = {self.classes_}, but got {unseen}."
+                )
         else:
             self._check_known_labels(y, multilabel, incremental)
         if self._y_type == _MULTILABEL:
