@@ -487,6 +487,10 @@ class BaseMultilayerPerceptron(BaseWrapper):
         first_pass = not fitted or (not self.warm_start and not incremental)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         X, Y = self._encode_targets(
             X, y, incremental=incremental, reset=first_pass, classes=classes
         )
