@@ -227,3 +227,23 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         out, dtype = self._predict_outputs(X)
         out = out.astype(dtype)
         return out.ravel() if out.shape[1] == 1 else out
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination :math:`R^2` of the predictions.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            :func:`sklearn.metrics.r2_score` of ``self.predict(X)`` against ``y``
+            (uniform average over outputs, as scikit-learn's regressors).
+        """
+        return super().score(X, y, sample_weight=sample_weight)
