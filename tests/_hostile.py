@@ -288,7 +288,8 @@ def hostile_files(legit: bytes, scale: int = 1) -> dict[str, tuple[bytes, str]]:
     cases["classes-vs-outputs"] = (
         edit(legit, lambda m, _: mlp_entry(m)["state"].update(
             classes_={"__ndarray__": "<i8", "shape": [3], "data": [0, 1, 2]}, n_classes_=3)),
-        "3 outputs but the network has 10",
+        # the merged state also stores n_outputs_, which is checked first
+        "3 outputs but the network has 10|3 classes but n_outputs_ is 10",
     )  # fmt: skip
     cases["features-vs-inputs"] = (
         edit(legit, _set_state("n_features_in_", 5)),
