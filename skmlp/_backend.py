@@ -240,3 +240,23 @@ def set_random_seed(seed: int) -> None:
 
     with tensorflow_hidden():
         keras.utils.set_random_seed(seed)
+
+
+def computes_float64() -> bool:
+    """Whether the active Keras backend computes in float64 when asked to.
+
+    TensorFlow, PyTorch and NumPy do; JAX only when its ``jax_enable_x64``
+    option is on (otherwise it silently truncates float64 to float32).
+
+    Returns
+    -------
+    bool
+        True when a float64 Keras model really computes in float64.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return bool(jax.config.read("jax_enable_x64"))

@@ -39,7 +39,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._backend import set_random_seed
+from ._backend import computes_float64, set_random_seed
 from ._fused import can_fuse, fused_fit
 from ._model import (
     ACTIVATIONS,
@@ -81,6 +81,10 @@ __all__ = ["BaseMultilayerPerceptron"]
 # for 10,000 rows (benchmarks/bench_compare.py). Sparse inputs are made dense
 # one chunk at a time.
 _PREDICT_CHUNK = 4096
+#: A sparse ``X`` whose dense copy fits in this many bytes is made dense once and
+#: trained like a dense array (the compiled fast paths); a larger one is made
+#: dense one minibatch at a time.
+SPARSE_DENSE_BYTES = 64 * 2**20
 _MAX_SEED = np.iinfo(np.int32).max
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -89,6 +93,15 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # ``filterwarnings("ignore", module="sklearn")``) apply to skmlp's as well.
 _SKLEARN_MLP_MODULE = "sklearn.neural_network._multilayer_perceptron"
 _warning_registry: dict = {}
+
+
+# the Keras loss classes behind the loss names the estimators compile with
+_LOSS_CLASSES = {
+    "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+    "binary_crossentropy": keras.losses.BinaryCrossentropy,
+    "mean_squared_error": keras.losses.MeanSquaredError,
+    "poisson": keras.losses.Poisson,
+}
 
 
 def _steps_per_execution() -> int:
@@ -151,6 +164,11 @@ def _warn_convergence(message: str) -> None:
         module=_SKLEARN_MLP_MODULE,
         registry=_warning_registry,
     )
+
+
+def _dense_bytes(X) -> int:
+    """Bytes of ``X`` made dense."""
+    return int(X.shape[0]) * int(X.shape[1]) * np.dtype(X.dtype).itemsize
 
 
 class _SparseBatches(keras.utils.PyDataset):
@@ -373,14 +391,35 @@ class BaseMultilayerPerceptron(BaseWrapper):
             X, y = validate_data(self, X, y, **check, **kwargs)
         if reset:
             self._input_dtype = np.dtype(X.dtype).name
-        X = X.tocsr().astype(np.float32) if sp.issparse(X) else X.astype(np.float32, copy=False)
+            self._network_dtype = self._choose_network_dtype(X.dtype)
+        dtype = self._compute_dtype()
+        X = X.tocsr().astype(dtype) if sp.issparse(X) else X.astype(dtype, copy=False)
         return X, y
 
+    def _choose_network_dtype(self, input_dtype) -> str:
+        """The dtype of a new network: float32, or float64 for L-BFGS on float64 data.
+
+        scikit-learn's MLP computes in the input's dtype. The stochastic solvers
+        here compute in float32 (twice as fast, and minibatch noise is far above
+        its rounding); full-batch L-BFGS computes in float64 on float64 input,
+        as scikit-learn and scipy's optimizer do, where the backend can (on JAX
+        only with ``jax_enable_x64``).
+        """
+        if self.solver == "lbfgs" and np.dtype(input_dtype) == np.float64 and computes_float64():
+            return "float64"
+        return "float32"
+
+    def _compute_dtype(self):
+        """The fitted network's dtype (float32 for models from before float64)."""
+        return np.dtype(getattr(self, "_network_dtype", "float32")).type
+
     def _sample_weight(self, X, Y, sample_weight):
-        """``sample_weight`` as float32 (None when unweighted); negative weights raise."""
+        """``sample_weight`` in the network's dtype (None when unweighted); negative raise."""
         if sample_weight is None:
             return None
-        return _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
+        return _check_sample_weight(
+            sample_weight, X, dtype=self._compute_dtype(), ensure_non_negative=True
+        )
 
     # --------------------------------------------------------------- seeding
     def _draw_seed(self) -> int:
@@ -414,6 +453,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
             l2=meta["_l2"],
             seed=self._build_seed,
             output_activation=meta["out_activation_"],
+            dtype=np.dtype(self._compute_dtype()).name,
         )
         if self.solver == "adam":
             optimizer = keras.optimizers.Adam(
@@ -453,8 +493,8 @@ class BaseMultilayerPerceptron(BaseWrapper):
         check_param_budget(n_params)
         # scikit-learn's penalty, 0.5 * alpha * ||W||^2 per sample: divided by the
         # minibatch size for the stochastic solvers, by all samples for L-BFGS
-        divisor = n_samples if self.solver == "lbfgs" else self._batch_size(n_samples)
-        self._l2 = 0.5 * float(self.alpha) / max(int(divisor), 1)
+        divisor = n_samples if self.solver == "lbfgs" else self._batch_size(int(n_samples))
+        self._l2 = 0.5 * float(self.alpha) / max(float(divisor), 1.0)
         self._build_seed = seed
         with _keras_seed(seed):
             self.model_ = self._build_keras_model()
@@ -468,7 +508,8 @@ class BaseMultilayerPerceptron(BaseWrapper):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data: an array, a list of lists, a pandas DataFrame or a
-            CSR/CSC matrix (made dense one minibatch at a time).
+            CSR/CSC matrix (made dense at once when its dense copy takes at most
+            ``SPARSE_DENSE_BYTES``, 64 MiB; one minibatch at a time otherwise).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -494,6 +535,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
         X, Y = self._encode_targets(
             X, y, incremental=incremental, reset=first_pass, classes=classes
         )
+        Y = Y.astype(self._compute_dtype(), copy=False)
         sample_weight = self._sample_weight(X, Y, sample_weight)
         if sample_weight is not None:
             if not np.any(sample_weight > 0):
@@ -502,6 +544,12 @@ class BaseMultilayerPerceptron(BaseWrapper):
             if not keep.all():
                 X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
 
+        if not first_pass and self.solver != "lbfgs" and self._compute_dtype() is np.float64:
+            raise ValueError(
+                f"This network was trained by solver='lbfgs' in float64; solver="
+                f"{self.solver!r} trains in float32 and cannot continue it. Fit it with "
+                "warm_start=False, or keep solver='lbfgs'."
+            )
         seed = self._draw_seed()
         if first_pass:
             self._init_state()
@@ -583,6 +631,10 @@ class BaseMultilayerPerceptron(BaseWrapper):
         shuffle = bool(self.shuffle) and batch_size < n_samples
         epoch_seed = (seed + self.t_) % _MAX_SEED
         callbacks = [monitor, *self._fit_callbacks]
+        if sp.issparse(X) and _dense_bytes(X) <= SPARSE_DENSE_BYTES:
+            X = X.toarray()
+            if validation is not None and sp.issparse(validation[0]):
+                validation = (validation[0].toarray(), *validation[1:])
         with _keras_seed(epoch_seed):
             if sp.issparse(X):
                 data = _SparseBatches(
@@ -624,14 +676,25 @@ class BaseMultilayerPerceptron(BaseWrapper):
         if sp.issparse(X):
             # full-batch: the objective holds every row at once
             X = X.toarray()
+        n_samples = X.shape[0]
+        if sample_weight is not None:
+            # scikit-learn's objective: the loss averaged with the weights and the
+            # penalty divided by their sum, so that a weight of k is k repetitions.
+            # Keras divides the weighted sum by the row count: rescale to mean 1.
+            total = float(np.sum(sample_weight, dtype=np.float64))
+            sample_weight = (sample_weight * (n_samples / total)).astype(sample_weight.dtype)
+            n_samples = total
         if first_pass:
-            self._build(X.shape[0], seed)
+            self._build(n_samples, seed)
         with _keras_seed(seed):
+            name, loss_weight, _ = self._compile_loss()
             result = fit_lbfgs(
                 self.model_,
                 X,
                 Y,
                 sample_weight=sample_weight,
+                loss=_LOSS_CLASSES[name](dtype=np.dtype(self._compute_dtype()).name),
+                loss_weight=loss_weight,
                 max_iter=self.max_iter,
                 max_fun=self.max_fun,
                 tol=self.tol,
@@ -661,7 +724,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
     _STATE_KEYS = (
         "n_features_in_", "n_outputs_", "out_activation_", "n_iter_", "t_", "loss_",
         "history_", "best_loss_", "best_validation_score_", "_hidden", "_l2",
-        "_no_improvement_count", "_input_dtype",
+        "_no_improvement_count", "_input_dtype", "_network_dtype",
     )  # fmt: skip
 
     def _get_state(self) -> dict:

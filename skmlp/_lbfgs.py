@@ -17,7 +17,9 @@ backend's automatic differentiation. The one backend-specific piece, a compiled
   ``train_step`` does.
 
 Other backends are refused with a clear error. The model computes in its own
-dtype (float32 by default); scipy receives the loss and gradient as float64.
+dtype: the estimators build a float64 network for L-BFGS on float64 data where
+the backend computes in float64 (scikit-learn's precision), float32 otherwise;
+scipy receives the loss and gradient as float64.
 
 The objective must be deterministic for L-BFGS' line search, so a model with
 dropout (or Gaussian noise) is refused (:func:`check_lbfgs_compatible`). Batch
@@ -102,7 +104,7 @@ def _flat_layers(model):
     return [layer for layer in model._flatten_layers(include_self=False)]
 
 
-def lbfgs_objective(model, X, y, sample_weight=None):
+def lbfgs_objective(model, X, y, sample_weight=None, *, loss=None, loss_weight=1.0):
     """The compiled full-batch objective that :func:`fit_lbfgs` minimises.
 
     Parameters
@@ -115,6 +117,13 @@ def lbfgs_objective(model, X, y, sample_weight=None):
         Targets, as the compiled loss takes them.
     sample_weight : array-like of shape (n_samples,) or None, default=None
         Weights passed to the compiled loss.
+    loss : keras.losses.Loss or None, default=None
+        The data loss, in place of the compiled one: ``loss_weight * loss(y,
+        y_pred, sample_weight)`` plus the model's own losses. Keras computes a
+        compiled loss in its ``floatx`` (float32): pass a float64 loss here to
+        optimise a float64 model in float64 throughout.
+    loss_weight : float, default=1.0
+        Factor on ``loss``.
 
     Returns
     -------
@@ -133,9 +142,9 @@ def lbfgs_objective(model, X, y, sample_weight=None):
     w0 = np.concatenate([np.asarray(keras.ops.convert_to_numpy(v)).ravel() for v in variables])
     backend = keras.backend.backend()
     if backend == "jax":
-        compiled = _jax_objective(model, X, y, sample_weight)
+        compiled = _jax_objective(model, X, y, sample_weight, loss, loss_weight)
     elif backend == "tensorflow":
-        compiled = _tensorflow_objective(model, X, y, sample_weight)
+        compiled = _tensorflow_objective(model, X, y, sample_weight, loss, loss_weight)
     else:
         raise NotImplementedError(
             f"solver='lbfgs' runs on the TensorFlow and JAX backends, not on {backend!r}; "
@@ -156,7 +165,7 @@ def _split_sizes(variables):
     return shapes, sizes
 
 
-def _jax_objective(model, X, y, sample_weight):
+def _jax_objective(model, X, y, sample_weight, loss_fn=None, loss_weight=1.0):
     """``jax.jit(value_and_grad)`` of Keras' own stateless training loss."""
     import jax
     import jax.numpy as jnp
@@ -175,6 +184,12 @@ def _jax_objective(model, X, y, sample_weight):
             jnp.reshape(w[offsets[i] : offsets[i + 1]], shapes[i]).astype(dtypes[i])
             for i in range(len(shapes))
         ]
+        if loss_fn is not None:
+            y_pred, _, losses = model.stateless_call(
+                trainable, non_trainable, x, training=True, return_losses=True
+            )
+            value = loss_weight * loss_fn(y, y_pred, sw)
+            return value + sum(losses) if losses else value
         # returns (scaled loss, (unscaled loss, y_pred, non-trainable, metrics))
         _, aux = model.compute_loss_and_updates(
             trainable,
@@ -202,7 +217,7 @@ def _jax_objective(model, X, y, sample_weight):
     return compiled
 
 
-def _tensorflow_objective(model, X, y, sample_weight):
+def _tensorflow_objective(model, X, y, sample_weight, loss_fn=None, loss_weight=1.0):
     """A ``tf.function`` differentiating Keras' training forward pass and loss."""
     import tensorflow as tf
 
@@ -216,7 +231,14 @@ def _tensorflow_objective(model, X, y, sample_weight):
             v.assign(tf.reshape(tf.cast(piece, v.dtype), shape))
         with tf.GradientTape() as tape:
             y_pred = model(x, **training)
-            value = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw, training=True)
+            if loss_fn is None:
+                value = model.compute_loss(
+                    x=x, y=y, y_pred=y_pred, sample_weight=sw, training=True
+                )
+            else:
+                value = loss_weight * loss_fn(y, y_pred, sw)
+                if model.losses:
+                    value = value + tf.add_n(model.losses)
         grads = tape.gradient(value, variables)
         grads = [tf.zeros(s) if g is None else g for g, s in zip(grads, shapes, strict=True)]
         return value, tf.concat([tf.reshape(tf.cast(g, w.dtype), [-1]) for g in grads], 0)
@@ -274,6 +296,8 @@ def fit_lbfgs(
     max_fun: int = 15000,
     tol: float = 1e-4,
     verbose: bool | int = False,
+    loss=None,
+    loss_weight: float = 1.0,
 ):
     """Train ``model`` by full-batch L-BFGS, as scikit-learn's ``solver="lbfgs"``.
 
@@ -306,6 +330,10 @@ def fit_lbfgs(
     verbose : bool or int, default=False
         Print ``Iteration N, loss = ...`` after every iteration, the line
         scikit-learn's stochastic solvers print.
+    loss : keras.losses.Loss or None, default=None
+        The data loss in place of the compiled one (see :func:`lbfgs_objective`).
+    loss_weight : float, default=1.0
+        Factor on ``loss``.
 
     Returns
     -------
@@ -323,7 +351,9 @@ def fit_lbfgs(
         On a Keras backend other than TensorFlow and JAX.
     """
     check_lbfgs_compatible(model)
-    func, w0 = lbfgs_objective(model, X, y, sample_weight)
+    func, w0 = lbfgs_objective(
+        model, X, y, sample_weight, loss=loss, loss_weight=loss_weight
+    )
     last = {}
 
     def fun(w):

@@ -197,6 +197,7 @@ def build_mlp(
     seed: int | None = None,
     name: str = "mlp",
     output_activation: str = "softmax",
+    dtype: str = "float32",
 ) -> keras.Model:
     """Build an uncompiled Keras MLP network.
 
@@ -238,6 +239,8 @@ def build_mlp(
         Activation of the output layer, by scikit-learn's ``out_activation_``
         name: softmax for multiclass problems, logistic (sigmoid) units for
         binary and multilabel ones, identity or exp for regression.
+    dtype : {"float32", "float64"}, default="float32"
+        The dtype every layer computes and keeps its weights in.
 
     Returns
     -------
@@ -274,7 +277,7 @@ def build_mlp(
 
     keras_activation = ACTIVATIONS[activation]
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
-    layers = [keras.Input(shape=(int(n_features),), name="features")]
+    layers = [keras.Input(shape=(int(n_features),), name="features", dtype=dtype)]
     fan_in = int(n_features)
     # per hidden layer: a kernel seed and a dropout seed; then the output kernel's
     seeds = _layer_seeds(seed, 2 * len(widths) + 1)
@@ -288,13 +291,16 @@ def build_mlp(
                 ),
                 kernel_regularizer=regularizer,
                 name=f"hidden_{i}",
+                dtype=dtype,
             )
         )
         if batch_norm:
-            layers.append(keras.layers.BatchNormalization(name=f"batch_norm_{i}"))
+            layers.append(keras.layers.BatchNormalization(name=f"batch_norm_{i}", dtype=dtype))
         if dropout > 0:
             layers.append(
-                keras.layers.Dropout(float(dropout), seed=seeds[2 * i - 1], name=f"dropout_{i}")
+                keras.layers.Dropout(
+                    float(dropout), seed=seeds[2 * i - 1], name=f"dropout_{i}", dtype=dtype
+                )
             )
         fan_in = width
     out_init = _kernel_initializer(
@@ -310,6 +316,7 @@ def build_mlp(
             kernel_initializer=out_init,
             kernel_regularizer=regularizer,
             name="output",
+            dtype=dtype,
         )
     )
     return keras.Sequential(layers, name=name)

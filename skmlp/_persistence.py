@@ -812,6 +812,10 @@ def _check_short_str(v):
     return None if isinstance(v, str) and len(v) <= 64 else "a short string"
 
 
+def _check_float_name(v):
+    return None if v in ("float32", "float64") else '"float32" or "float64"'
+
+
 def _check_opt_number(v):
     return None if v is None or _is_float(v) else "a number or None"
 
@@ -826,7 +830,8 @@ _NETWORK_STATE = _COMMON_STATE | {
     "best_validation_score_": _check_opt_float, "_fit_batch_size": _check_count,
     "_hidden": _check_widths, "_no_improvement_count": _check_nonneg,
     "n_outputs_": _check_count, "out_activation_": _check_short_str, "t_": _check_nonneg,
-    "loss_": _check_opt_number, "_l2": _check_opt_number, "_input_dtype": _check_short_str,
+    "loss_": _check_opt_number, "_l2": _check_opt_number, "_input_dtype": _check_float_name,
+    "_network_dtype": _check_float_name,
 }  # fmt: skip
 
 

@@ -633,6 +633,10 @@ def _densified_rows(monkeypatch):
 def test_sparse_input_is_densified_per_batch(fmt, small_data, monkeypatch):
     import scipy.sparse as sp
 
+    import skmlp._base
+
+    # as for a matrix whose dense copy would not fit the budget
+    monkeypatch.setattr(skmlp._base, "SPARSE_DENSE_BYTES", 0)
     X, y = small_data
     X = np.where(np.abs(X) > 1.0, X, 0.0).astype(np.float32)
     Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
@@ -645,6 +649,19 @@ def test_sparse_input_is_densified_per_batch(fmt, small_data, monkeypatch):
     # same training data, same seed: the same model up to the shuffling's order
     assert np.mean(sparse.predict(Xs) == dense.predict(X)) > 0.9
     np.testing.assert_allclose(sparse.predict_proba(Xs), sparse.predict_proba(X), atol=1e-6)
+
+
+def test_small_sparse_input_is_made_dense_once(small_data, monkeypatch):
+    import scipy.sparse as sp
+
+    X, y = small_data
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0).astype(np.float32))
+    rows = _densified_rows(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fast(max_iter=3).fit(Xs, y)
+    assert rows[0] == len(y)  # within the budget: dense once, the fast paths train it
+    assert all(r <= len(y) for r in rows)
 
 
 def test_multilabel_targets(small_data):

@@ -211,6 +211,91 @@ def test_dropout_is_refused():
     check_lbfgs_compatible(_mlp(3), dropout=0.0)  # no dropout: accepted
 
 
+# ---------------------------------------------------------------- the estimators
+@pytest.fixture
+def default_floatx(_floatx):
+    """The estimators run under Keras' default floatx (float32), as for users."""
+    keras.config.set_floatx("float32")
+
+
+def _network_dtype(est):
+    return est.model_.get_layer("output").compute_dtype
+
+
+@pytest.mark.usefixtures("default_floatx")
+def test_estimators_run_lbfgs_in_float64_on_float64_data_where_the_backend_can():
+    from skmlp import MLPClassifier, MLPRegressor
+    from skmlp._backend import computes_float64
+
+    expected = "float64" if computes_float64() else "float32"
+    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=30, random_state=0).fit(
+        X, Y_REG
+    )
+    assert _network_dtype(reg) == expected
+    assert reg.predict(X).dtype == np.float64 and reg.coefs_[0].dtype == np.float64
+    clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=30, random_state=0)
+    assert _network_dtype(clf.fit(X.astype(np.float32), Y_CLASS)) == "float32"
+    # the stochastic solvers compute in float32 whatever the data
+    adam = MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, Y_REG)
+    assert _network_dtype(adam) == "float32"
+
+
+@pytest.mark.usefixtures("default_floatx")
+def test_lbfgs_weights_are_repetitions():
+    # scikit-learn's objective: a weight of k is k copies of the row (and 0 none)
+    from skmlp import MLPRegressor
+    from skmlp._backend import computes_float64
+
+    sw = np.tile([0, 1, 2, 3], len(X) // 4)
+    # a strictly convex objective (ridge regression: no hidden layer), solved to
+    # L-BFGS' precision, so that both fits reach the one optimum
+    est = MLPRegressor(
+        hidden_layer_sizes=(), solver="lbfgs", max_iter=1000, tol=1e-12, alpha=1.0,
+        random_state=0,
+    )  # fmt: skip
+    weighted = est.fit(X, Y_REG, sample_weight=sw).predict(X)
+    repeated = est.fit(np.repeat(X, sw, axis=0), np.repeat(Y_REG, sw)).predict(X)
+    # float32 moves the optimum by ~1e-4 relative; float64 reaches scikit-learn's 1e-7
+    rtol = 1e-7 if computes_float64() else 1e-3
+    np.testing.assert_allclose(weighted, repeated, rtol=rtol, atol=1e-9)
+    # and the penalty counts the weights, not the rows: the optimum is not plain
+    # least squares on the weighted rows' count
+    unweighted = est.fit(X[sw > 0], Y_REG[sw > 0]).predict(X)
+    assert not np.allclose(weighted, unweighted, rtol=1e-3)
+
+
+@pytest.mark.usefixtures("default_floatx")
+def test_float64_network_is_not_continued_by_a_float32_solver():
+    from skmlp import MLPRegressor
+    from skmlp._backend import computes_float64
+
+    if not computes_float64():
+        pytest.skip("this backend computes lbfgs in float32")
+    est = MLPRegressor(
+        hidden_layer_sizes=(8,), solver="lbfgs", max_iter=20, warm_start=True, random_state=0
+    )
+    est.fit(X, Y_REG)
+    before = [c.copy() for c in est.coefs_]
+    with pytest.raises(ValueError, match="trained by solver='lbfgs' in float64"):
+        est.set_params(solver="adam").fit(X, Y_REG)
+    for c, b in zip(est.coefs_, before, strict=True):
+        np.testing.assert_array_equal(c, b)
+    est.set_params(solver="lbfgs").fit(X, Y_REG)  # lbfgs continues it
+
+
+@pytest.mark.usefixtures("default_floatx")
+def test_float64_network_survives_a_model_file(tmp_path):
+    import skmlp
+
+    est = skmlp.MLPRegressor(
+        hidden_layer_sizes=(8,), solver="lbfgs", max_iter=30, random_state=0
+    ).fit(X, Y_REG)
+    skmlp.save(est, tmp_path / "m.skmlp")
+    loaded = skmlp.load(tmp_path / "m.skmlp")
+    assert _network_dtype(loaded) == _network_dtype(est)
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
 OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
 
 
@@ -228,4 +313,5 @@ def test_other_backend():
         cwd=root, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
-    assert " passed" in out.stdout and "failed" not in out.stdout
+    summary = out.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and " failed" not in summary, summary
