@@ -232,9 +232,7 @@ def _tensorflow_objective(model, X, y, sample_weight, loss_fn=None, loss_weight=
         with tf.GradientTape() as tape:
             y_pred = model(x, **training)
             if loss_fn is None:
-                value = model.compute_loss(
-                    x=x, y=y, y_pred=y_pred, sample_weight=sw, training=True
-                )
+                value = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw, training=True)
             else:
                 value = loss_weight * loss_fn(y, y_pred, sw)
                 if model.losses:
@@ -351,9 +349,7 @@ def fit_lbfgs(
         On a Keras backend other than TensorFlow and JAX.
     """
     check_lbfgs_compatible(model)
-    func, w0 = lbfgs_objective(
-        model, X, y, sample_weight, loss=loss, loss_weight=loss_weight
-    )
+    func, w0 = lbfgs_objective(model, X, y, sample_weight, loss=loss, loss_weight=loss_weight)
     last = {}
 
     def fun(w):
