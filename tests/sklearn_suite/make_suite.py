@@ -216,6 +216,11 @@ def run_suite(
         env.setdefault("JAX_COMPILATION_CACHE_DIR", str(suite.parent / "jax_cache"))
         env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
         env.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+        # scikit-learn computes in float64 on float64 data, and so does skmlp's L-BFGS
+        # where the backend computes float64: on JAX that takes jax_enable_x64
+        # (TensorFlow always does). Without it test_mlp_vs_poisson_glm_equivalent
+        # fails on float32 precision alone.
+        env.setdefault("JAX_ENABLE_X64", "1")
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(skmlp_root()), env.get("PYTHONPATH", "")) if p
     )
