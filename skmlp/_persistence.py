@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._backend import tensorflow_hidden
 from ._io import atomic_write
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "file_format", "load", "load_pickle", "save"]
@@ -322,7 +323,8 @@ def _encode_estimator(est, name: str, members: dict) -> dict:
 def _keras_bytes(model) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
-        model.save(path)
+        with tensorflow_hidden():  # Keras' serialization would import it (seconds)
+            model.save(path)
         return Path(path).read_bytes()
 
 
@@ -742,7 +744,8 @@ def _load_keras(data: bytes, where: str):
                     clean.writestr(name, inner[name])
         del inner
         try:
-            model = keras.saving.load_model(path, safe_mode=True, compile=True)
+            with tensorflow_hidden():
+                model = keras.saving.load_model(path, safe_mode=True, compile=True)
         except Exception as exc:
             message = str(exc).strip().splitlines()
             raise ModelFileError(

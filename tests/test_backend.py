@@ -126,3 +126,29 @@ def test_quiet_tensorflow_start_hides_only_known_lines():
         pytest.skip("this TensorFlow prints no start-up lines here")
     assert "cuInit" not in out.stderr and "cudart_stub" not in out.stderr
     assert "a real error after start-up" in out.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
+def test_jax_fit_save_load_never_import_tensorflow(tmp_path):
+    # Keras' seeding and config serialization import TensorFlow whatever the
+    # backend (seconds, and CUDA lines on stderr): skmlp hides it on JAX.
+    code = """
+import sys
+import numpy as np
+import skmlp
+X = np.random.RandomState(0).rand(40, 3)
+y = np.arange(40) % 2
+clf = skmlp.MLPClassifier(hidden_layer_sizes=(4,), batch_norm=True, max_iter=2).fit(X, y)
+path = skmlp.save(clf, sys.argv[1])
+again = skmlp.load(path)
+assert (again.predict(X) == clf.predict(X)).all()
+print("tensorflow" in sys.modules)
+"""
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code, str(tmp_path / "m.skmlp")],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"
+    assert "cuda" not in out.stderr.lower()
