@@ -39,7 +39,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._backend import computes_float64, set_random_seed
+from ._backend import computes_float64, set_random_seed, tensorflow_hidden
 from ._fused import can_fuse, fused_fit
 from ._model import (
     ACTIVATIONS,
@@ -72,6 +72,7 @@ def _import_base_wrapper():
 
 
 BaseWrapper = _import_base_wrapper()
+from scikeras import _saving_utils  # noqa: E402  (imported by the line above)
 
 __all__ = ["BaseMultilayerPerceptron"]
 
@@ -201,6 +202,33 @@ class _SparseBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         self._order = self._new_order()
+
+
+def _unpack_keras_model(model_bytes):
+    """scikeras' unpickling of a Keras model, without importing TensorFlow on JAX."""
+    with tensorflow_hidden():
+        return _saving_utils.unpack_keras_model(model_bytes)
+
+
+def _pack_keras_model(model):
+    """scikeras' ``keras.Model.__reduce__``, without importing TensorFlow on JAX.
+
+    scikeras pickles Keras models through Keras' saving code, which imports
+    TensorFlow whatever the backend (seconds, and CUDA lines on stderr).
+    """
+    with tensorflow_hidden():
+        _, args = _saving_utils.pack_keras_model(model)
+    return _unpack_keras_model, args
+
+
+def _deepcopy_keras_model(model, memo):
+    """scikeras' ``keras.Model.__deepcopy__``, without importing TensorFlow on JAX."""
+    with tensorflow_hidden():
+        return _saving_utils.deepcopy_model(model, memo)
+
+
+keras.Model.__reduce__ = _pack_keras_model
+keras.Model.__deepcopy__ = _deepcopy_keras_model
 
 
 class BaseMultilayerPerceptron(BaseWrapper):

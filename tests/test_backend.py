@@ -129,7 +129,7 @@ def test_quiet_tensorflow_start_hides_only_known_lines():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
-def test_jax_fit_save_load_never_import_tensorflow(tmp_path):
+def test_jax_fit_save_load_pickle_never_import_tensorflow(tmp_path):
     # Keras' seeding and config serialization import TensorFlow whatever the
     # backend (seconds, and CUDA lines on stderr): skmlp hides it on JAX.
     code = """
@@ -142,6 +142,10 @@ clf = skmlp.MLPClassifier(hidden_layer_sizes=(4,), batch_norm=True, max_iter=2).
 path = skmlp.save(clf, sys.argv[1])
 again = skmlp.load(path)
 assert (again.predict(X) == clf.predict(X)).all()
+import copy, joblib
+joblib.dump(clf, sys.argv[1] + ".joblib")
+assert (joblib.load(sys.argv[1] + ".joblib").predict(X) == clf.predict(X)).all()
+copy.deepcopy(clf)
 print("tensorflow" in sys.modules)
 """
     env = dict(os.environ, KERAS_BACKEND="jax")
