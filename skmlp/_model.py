@@ -104,6 +104,67 @@ def _kernel_initializer(name: str, activation: str, fan_in: int, seed: int | Non
     return init
 
 
+def _truncated_normal(rng, shape, stddev) -> np.ndarray:
+    """Normal draws redrawn until within two standard deviations, as Keras does."""
+    out = rng.normal(0.0, 1.0, shape)
+    bad = np.abs(out) > 2.0
+    while bad.any():
+        out[bad] = rng.normal(0.0, 1.0, int(bad.sum()))
+        bad = np.abs(out) > 2.0
+    return out * stddev
+
+
+def host_draw(init, shape) -> np.ndarray | None:
+    """Draw ``init``'s initial values with NumPy, or ``None`` if it is not supported.
+
+    Keras draws initial weights with the backend's random functions; on JAX each
+    new weight shape compiles its own random program (about a second for the
+    wide layers of a grid). The seeded random initializers of Keras are drawn
+    here instead, with ``numpy.random.default_rng(seed)`` and the same
+    distribution, so building costs no compilation and a seed gives the same
+    initial weights on every backend. (An unseeded Keras initializer holds a
+    seed drawn from Python's ``random`` when it is made.) Other initializers
+    return ``None`` and are left to Keras.
+    """
+    seed = getattr(init, "seed", None)
+    if not isinstance(seed, int | np.integer):
+        return None
+    rng = np.random.default_rng(int(seed))
+    kind = type(init)
+    if kind is keras.initializers.RandomNormal:
+        return rng.normal(init.mean, init.stddev, shape)
+    if kind is keras.initializers.RandomUniform:
+        return rng.uniform(init.minval, init.maxval, shape)
+    if kind is keras.initializers.TruncatedNormal:
+        return init.mean + _truncated_normal(rng, shape, init.stddev)
+    if isinstance(init, keras.initializers.VarianceScaling) and len(shape) == 2:
+        fan_in, fan_out = shape
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[init.mode]
+        scale = init.scale / max(1.0, n)
+        if init.distribution == "truncated_normal":
+            # Keras' constant: the standard deviation of a unit normal truncated at +-2
+            return _truncated_normal(rng, shape, math.sqrt(scale) / 0.87962566103423978)
+        if init.distribution == "untruncated_normal":
+            return rng.normal(0.0, math.sqrt(scale), shape)
+        if init.distribution == "uniform":
+            limit = math.sqrt(3.0 * scale)
+            return rng.uniform(-limit, limit, shape)
+    return None
+
+
+class _HostInitializer:
+    """Build-time stand-in for a Keras initializer: :func:`host_draw`, else Keras."""
+
+    def __init__(self, init):
+        self.init = init
+
+    def __call__(self, shape, dtype=None):
+        values = host_draw(self.init, tuple(int(d) for d in shape))
+        if values is None:
+            return self.init(shape, dtype=dtype)
+        return values.astype(keras.backend.standardize_dtype(dtype or "float32"))
+
+
 def _layer_seeds(seed: int | None, n: int) -> list:
     """``n`` independent seeds derived from ``seed`` (``None``s when it is ``None``)."""
     if seed is None:
@@ -286,8 +347,8 @@ def build_mlp(
             keras.layers.Dense(
                 width,
                 activation=keras_activation,
-                kernel_initializer=_kernel_initializer(
-                    kernel_initializer, activation, fan_in, seeds[2 * i - 2]
+                kernel_initializer=_HostInitializer(
+                    _kernel_initializer(kernel_initializer, activation, fan_in, seeds[2 * i - 2])
                 ),
                 kernel_regularizer=regularizer,
                 name=f"hidden_{i}",
@@ -313,10 +374,14 @@ def build_mlp(
         keras.layers.Dense(
             int(n_classes),
             activation=OUTPUT_ACTIVATIONS[output_activation],
-            kernel_initializer=out_init,
+            kernel_initializer=_HostInitializer(out_init),
             kernel_regularizer=regularizer,
             name="output",
             dtype=dtype,
         )
     )
-    return keras.Sequential(layers, name=name)
+    model = keras.Sequential(layers, name=name)  # builds: the weights are drawn here
+    for layer in model.layers:
+        if isinstance(getattr(layer, "kernel_initializer", None), _HostInitializer):
+            layer.kernel_initializer = layer.kernel_initializer.init  # what its config says
+    return model

@@ -134,3 +134,48 @@ def test_output_activations(activation, keras_name):
     assert model.layers[-1].activation.__name__ == keras_name
     with pytest.raises(ValueError, match="output_activation"):
         build_mlp(4, 1, (3,), output_activation="relu")
+
+
+@pytest.mark.parametrize(
+    "name, std, bound",
+    [
+        ("glorot_uniform", math.sqrt(2 / (300 + 200)), math.sqrt(6 / 500)),
+        ("he_uniform", math.sqrt(2 / 300), math.sqrt(6 / 300)),
+        ("lecun_normal", math.sqrt(1 / 300), 2 * math.sqrt(1 / 300) / 0.87962566103423978),
+        ("he_normal", math.sqrt(2 / 300), 2 * math.sqrt(2 / 300) / 0.87962566103423978),
+        ("glorot_normal", math.sqrt(2 / 500), 2 * math.sqrt(2 / 500) / 0.87962566103423978),
+        ("random_normal", 0.05, None),
+        ("random_uniform", 0.05 * 2 / math.sqrt(12), 0.05),
+        ("truncated_normal", None, 0.1),
+    ],
+)
+def test_seeded_initializers_are_drawn_with_numpy(name, std, bound):
+    from skmlp._model import _kernel_initializer, host_draw
+
+    init = _kernel_initializer(name, "relu", 300, seed=7)
+    values = host_draw(init, (300, 200))
+    assert values is not None and values.shape == (300, 200)
+    np.testing.assert_array_equal(values, host_draw(init, (300, 200)))  # seeded
+    assert abs(values.mean()) < 0.01
+    if std is not None:
+        assert values.std() == pytest.approx(std, rel=0.03)
+    if bound is not None:
+        assert np.abs(values).max() <= bound
+        assert np.abs(values).max() > 0.9 * bound
+
+
+def test_built_network_holds_the_numpy_draws_and_names_the_keras_initializer():
+    from skmlp._model import _kernel_initializer, _layer_seeds, host_draw
+
+    model = build_mlp(6, 3, (5, 4), seed=11)
+    seeds = _layer_seeds(11, 5)
+    first = model.get_layer("hidden_1")
+    expected = host_draw(_kernel_initializer("auto", "relu", 6, seeds[0]), (6, 5))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(first.kernel), expected, rtol=1e-6)
+    assert isinstance(first.kernel_initializer, keras.initializers.RandomNormal)
+    assert first.kernel_initializer.seed == seeds[0]
+    # not a distribution skmlp draws itself: Keras draws it
+    assert host_draw(keras.initializers.Orthogonal(seed=1), (3, 3)) is None
+    orthogonal = build_mlp(6, 3, (5,), kernel_initializer="orthogonal", seed=1)
+    kernel = keras.ops.convert_to_numpy(orthogonal.get_layer("hidden_1").kernel)
+    np.testing.assert_allclose(kernel.T @ kernel, np.eye(5), atol=1e-5)  # Keras' orthogonal
