@@ -121,8 +121,8 @@ def host_draw(init, shape) -> np.ndarray | None:
     new weight shape compiles its own random program (about a second for the
     wide layers of a grid). The seeded random initializers of Keras are drawn
     here instead, with ``numpy.random.default_rng(seed)`` and the same
-    distribution, so building costs no compilation and a seed gives the same
-    initial weights on every backend. (An unseeded Keras initializer holds a
+    distribution, so building costs no compilation (used on JAX only; other
+    backends draw without compiling). (An unseeded Keras initializer holds a
     seed drawn from Python's ``random`` when it is made.) Other initializers
     return ``None`` and are left to Keras.
     """
@@ -159,7 +159,10 @@ class _HostInitializer:
         self.init = init
 
     def __call__(self, shape, dtype=None):
-        values = host_draw(self.init, tuple(int(d) for d in shape))
+        # only JAX compiles per shape; elsewhere Keras' own draws cost nothing
+        values = None
+        if keras.backend.backend() == "jax":
+            values = host_draw(self.init, tuple(int(d) for d in shape))
         if values is None:
             return self.init(shape, dtype=dtype)
         return values.astype(keras.backend.standardize_dtype(dtype or "float32"))
