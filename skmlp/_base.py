@@ -60,14 +60,8 @@ def _import_base_wrapper():
     through Keras). Under JAX or PyTorch that import costs seconds and hundreds
     of megabytes for nothing, so TensorFlow is hidden during scikeras' import.
     """
-    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+    with tensorflow_hidden():
         from scikeras.wrappers import BaseWrapper
-    else:
-        sys.modules["tensorflow"] = None  # makes ``import tensorflow`` raise ImportError
-        try:
-            from scikeras.wrappers import BaseWrapper
-        finally:
-            del sys.modules["tensorflow"]
     return BaseWrapper
 
 
