@@ -76,6 +76,11 @@ __all__ = ["BaseMultilayerPerceptron"]
 # for 10,000 rows (benchmarks/bench_compare.py). Sparse inputs are made dense
 # one chunk at a time.
 _PREDICT_CHUNK = 4096
+#: On JAX, which compiles once per input shape, chunks of this many rows, the
+#: last one padded; fewer rows are padded to a power of two (at least
+#: ``_JAX_MIN_ROWS``). A structure then predicts with at most 3 compiled programs.
+_JAX_CHUNK = 512
+_JAX_MIN_ROWS = 128
 #: A sparse ``X`` whose dense copy fits in this many bytes is made dense once and
 #: trained like a dense array (the compiled fast paths); a larger one is made
 #: dense one minibatch at a time.
@@ -769,20 +774,23 @@ class BaseMultilayerPerceptron(BaseWrapper):
     # ------------------------------------------------------------ prediction
     def _forward(self, X):
         """Outputs of the network for float32 ``X`` (dense or CSR), chunk by chunk."""
-        # JAX compiles once per input shape: pad each chunk to a power of two, so
-        # that inputs of any size reuse at most 13 compiled functions. Rows are
-        # independent at inference (batch norm uses its moving statistics), so
-        # padding changes no output. TensorFlow relaxes its traced shapes itself.
-        pad = keras.backend.backend() == "jax"
+        # JAX compiles once per input shape: pad each chunk to one of a few sizes
+        # (_JAX_CHUNK, smaller powers of two for smaller inputs), so that inputs
+        # of any size reuse few compiled functions. Rows are independent at
+        # inference (batch norm uses its moving statistics), so padding changes
+        # no output. TensorFlow relaxes its traced shapes itself.
+        jax = keras.backend.backend() == "jax"
+        step = _JAX_CHUNK if jax else _PREDICT_CHUNK
         out = []
         with predicting(self.model_) as predict_on_batch:  # compiled once per structure
-            for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                chunk = X[start : start + _PREDICT_CHUNK]
+            for start in range(0, X.shape[0], step):
+                chunk = X[start : start + step]
                 if sp.issparse(chunk):
                     chunk = chunk.toarray()
                 n = chunk.shape[0]
-                if pad and n & (n - 1):
-                    size = 1 << n.bit_length()
+                size = _JAX_CHUNK if X.shape[0] >= _JAX_CHUNK else 1 << (n - 1).bit_length()
+                size = max(size, _JAX_MIN_ROWS)
+                if jax and n < size:
                     chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), chunk.dtype)])
                 out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n])
         return np.concatenate(out) if len(out) > 1 else out[0]

@@ -1,29 +1,36 @@
 """A fused training epoch for the JAX backend.
 
 Keras' ``Model.fit`` dispatches one compiled step per minibatch from Python.
-For the small networks of an MLP, that dispatch, not arithmetic, dominates: on a
-GPU an epoch of 600 steps costs about a second whatever the model. Here the
-whole epoch is one compiled call: the training data is put on the device once,
-and each epoch sends only the shuffled row order; ``jax.lax.scan`` runs Keras'
-own pure ``train_step(state, data)`` over the minibatches, which keeps its exact
-semantics (optimizer, batch-norm statistics, dropout seeds, metrics).
+For the small networks of an MLP, that dispatch, not arithmetic, dominates. Here
+an epoch is a few compiled calls: the rows of up to :data:`MAX_BLOCK_STEPS`
+minibatches are gathered on the host into one block of shape
+``(steps, batch_size, features)``, and ``jax.lax.fori_loop`` runs a training
+step over the block's minibatches. The step is Keras' own (its
+``compute_loss_and_updates``, the optimizer's ``stateless_apply``, the compiled
+metrics), on a minibatch padded to ``batch_size`` rows with the padding masked
+out (:func:`_padded_train_step`): so the last, smaller minibatch of an epoch
+runs in the same program as the others, and one compiled program serves every
+dataset size; the folds of a cross-validation, the refit on all rows and every
+``partial_fit`` call run the same program. Validation runs Keras' ``test_step``
+on padded chunks of a fixed size (padding rows weigh 0), compiled on a
+background thread while training starts.
 
 The jitted functions are pure in the state they are given, so they are compiled
 once per network structure and shared by every model of that structure
 (:mod:`skmlp._reuse`): later fits, and every ``partial_fit`` call after the
-first, run already-compiled code. Validation runs Keras' ``test_step`` the
-same way, instead of ``Model.evaluate``, which would compile it per model.
+first, run already-compiled code.
 
 Everything that ``fit`` does around the steps is done the same way and in the
 same order, so that for a given seed the fused path computes what ``fit``
-computes (same shuffles from NumPy's global generator, same remainder batch,
-same epoch metrics and validation); ``tests/test_fused.py`` checks this.
-
-:func:`fused_fit` returns ``None`` when the model or the Keras version does not
-support it; the caller then uses ``Model.fit``.
+computes, up to float rounding (same shuffles from NumPy's global generator,
+same minibatches and remainder batch, same dropout masks, same epoch metrics and
+validation); ``tests/test_fused.py`` checks this.
 """
 
 from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
 
 import keras
 import numpy as np
@@ -32,10 +39,24 @@ from ._reuse import jax_function
 
 __all__ = ["can_fuse", "fused_fit"]
 
-# Data larger than this stays on the host and is trained with ``Model.fit``.
+# Data larger than this is trained with ``Model.fit``.
 MAX_DEVICE_BYTES = 4 * 1024**3
+#: Most minibatches in one block (one compiled call).
+MAX_BLOCK_STEPS = 16
+#: Most bytes of inputs in one block: fewer steps per block for wide data.
+MAX_BLOCK_BYTES = 16 * 1024**2
+#: Rows in a validation chunk (smaller sets use the next power of two, at least 128).
+EVAL_CHUNK = 1024
 
-_REQUIRED = ("train_step", "_get_jax_state", "jax_state_sync", "_symbolic_build")
+_REQUIRED = (
+    "test_step",
+    "compute_loss_and_updates",
+    "compute_metrics",
+    "_loss_tracker",
+    "_get_jax_state",
+    "jax_state_sync",
+    "_symbolic_build",
+)
 
 
 def can_fuse(model, X) -> bool:
@@ -46,48 +67,233 @@ def can_fuse(model, X) -> bool:
         return False
     if not all(hasattr(model, name) for name in _REQUIRED):
         return False
+    if not hasattr(model.optimizer, "stateless_apply"):
+        return False
     return X.nbytes <= MAX_DEVICE_BYTES
 
 
-def _compiled_epoch(model):
-    """Jitted training: a whole epoch (``scan`` over ``index``) and one minibatch."""
+def _leaf_metrics(model) -> list:
+    leaves = []
+    for metric in model.metrics:
+        inner = getattr(metric, "metrics", None)
+        leaves.extend(inner if inner and not isinstance(metric, keras.metrics.Mean) else [metric])
+    return leaves
+
+
+@contextmanager
+def _real_rows_only(model, real):
+    """While tracing: batch normalisation and metrics see the ``real`` rows only.
+
+    Keras' ``BatchNormalization`` takes a ``mask`` of rows for its batch
+    moments, but a ``Sequential`` model never passes one; and the compiled
+    (unweighted) metrics get no sample weights. For the duration of the trace,
+    each batch-normalisation layer's ``call`` gets ``mask=real`` and each metric's
+    ``update_state`` called without weights gets ``real`` as its weights
+    (instance attributes, removed afterwards).
+    """
+    patched = []
+
+    def patch(obj, name, wrapper):
+        object.__setattr__(obj, name, wrapper(getattr(obj, name)))
+        patched.append((obj, name))
+
+    def masked_call(call):
+        return lambda inputs, training=None, mask=None: call(inputs, training=training, mask=real)
+
+    def masked_update(update):
+        def update_state(y_true, y_pred, sample_weight=None):
+            return update(
+                y_true, y_pred, sample_weight=real if sample_weight is None else sample_weight
+            )
+
+        return update_state
+
+    try:
+        for layer in model._flatten_layers(include_self=False):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                patch(layer, "call", masked_call)
+        for metric in _leaf_metrics(model):
+            if metric is not model._loss_tracker:
+                patch(metric, "update_state", masked_update)
+        yield
+    finally:
+        for obj, name in patched:
+            object.__delattr__(obj, name)
+
+
+def _padded_train_step(model, state, data, n_real):
+    """Keras' ``train_step`` on the first ``n_real`` rows of a padded minibatch.
+
+    The same computation as ``model.train_step(state, real rows)``, on a batch of
+    the full minibatch shape, so that one compiled program serves every batch,
+    the last smaller one of an epoch included: padding rows weigh 0 in the loss
+    and the metrics, real rows ``batch_size / n_real`` in the loss (Keras
+    divides a batch's weighted loss sum by the batch's row count), batch
+    normalisation takes its moments over the real rows, the loss tracker counts
+    ``n_real`` rows, and dropout draws the same masks for the real rows
+    (JAX's partitionable random bits depend on an element's index, not on the
+    array's shape).
+    """
     import jax
+    import jax.numpy as jnp
 
-    def train_rows(state, X, y, sw, rows):
-        """One ``train_step`` on the given rows of the on-device data."""
-        data = (X[rows], y[rows]) if sw is None else (X[rows], y[rows], sw[rows])
-        return model.train_step(state, data)[1]
+    trainable, non_trainable, optimizer_state, metrics_state = state
+    x, y = data[0], data[1]
+    size = x.shape[0]
+    real = jnp.arange(size) < n_real
+    weight = real.astype(x.dtype) if len(data) == 2 else jnp.where(real, data[2], 0)
+    loss_weight = weight * (size / n_real.astype(x.dtype))
+    with _real_rows_only(model, real):
+        (_, aux), grads = jax.value_and_grad(model.compute_loss_and_updates, has_aux=True)(
+            trainable,
+            non_trainable,
+            metrics_state,
+            x,
+            y,
+            loss_weight,
+            training=True,
+            optimizer_variables=optimizer_state,
+        )
+    unscaled_loss, y_pred, non_trainable, metrics_state = aux
+    trainable, optimizer_state = model.optimizer.stateless_apply(optimizer_state, grads, trainable)
+    mapping = list(zip(model.metrics_variables, metrics_state, strict=True))
+    with keras.StatelessScope(state_mapping=mapping) as scope, _real_rows_only(model, real):
+        model._loss_tracker.update_state(unscaled_loss, sample_weight=n_real)
+        model.compute_metrics(x, y, y_pred, None if len(data) == 2 else weight)
+    metrics_state = [
+        value if (value := scope.get_current_value(ref)) is not None else ref.value
+        for ref in model.metrics_variables
+    ]
+    return trainable, non_trainable, optimizer_state, metrics_state
 
-    def epoch(state, X, y, sw, index):
-        return jax.lax.scan(lambda s, rows: (train_rows(s, X, y, sw, rows), None), state, index)[0]
 
-    return jax.jit(epoch, donate_argnums=0), jax.jit(train_rows, donate_argnums=0)
+class _Compiled:
+    """The jitted functions of one structure, and their background compiles."""
+
+    def __init__(self, model):
+        import jax
+
+        def block(state, data, sizes, count):
+            def body(i, s):
+                return _padded_train_step(model, s, tuple(p[i] for p in data), sizes[i])
+
+            return jax.lax.fori_loop(0, count, body, state)
+
+        self.block = jax.jit(block, donate_argnums=0)
+        self.test_step = jax.jit(model.test_step)
+        self._lock = threading.Lock()
+        self._started: dict = {}  # (name, shapes) -> thread compiling it
+
+    def compile_later(self, name, *args):
+        """Start compiling ``getattr(self, name)`` for ``args``' shapes on a thread.
+
+        Tracing happens here (Keras code runs on the calling thread only); XLA's
+        compilation releases the GIL, so it overlaps with the caller's work.
+        """
+        import jax
+
+        shapes = tuple((a.shape, str(a.dtype)) for a in jax.tree_util.tree_leaves(args[1:]))
+        with self._lock:
+            if (name, shapes) in self._started:
+                return
+            lowered = getattr(self, name).lower(*args)
+            thread = threading.Thread(target=_compile_quietly, args=(lowered,), daemon=True)
+            self._started[(name, shapes)] = thread
+        thread.start()
+
+    def wait(self):
+        """Wait for every background compile started so far."""
+        with self._lock:
+            threads = list(self._started.values())
+        for thread in threads:
+            thread.join()
 
 
-def _compiled_test_step(model):
-    import jax
+def _compile_quietly(lowered):
+    # a failure here resurfaces, with its traceback, when the function is called
+    try:
+        lowered.compile()
+    except Exception:
+        pass
 
-    return jax.jit(model.test_step)
+
+def _block_steps(batch_size: int, row_bytes: int) -> int:
+    """Minibatch slots per block: :data:`MAX_BLOCK_STEPS`, fewer for wide rows."""
+    return max(1, min(MAX_BLOCK_STEPS, MAX_BLOCK_BYTES // max(1, batch_size * row_bytes)))
 
 
-def _evaluate(model, X, y, batch_size) -> dict:
+def _blocks(order, batch_size, steps):
+    """The epoch's minibatches (row indices), ``steps`` to a block."""
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    return [batches[i : i + steps] for i in range(0, len(batches), steps)]
+
+
+def _gather(arrays, batches, steps, batch_size):
+    """A block: ``arrays``' rows for each minibatch, zero-padded to ``(steps, batch_size)``."""
+    out = []
+    for a in arrays:
+        block = np.zeros((steps, batch_size, *a.shape[1:]), a.dtype)
+        for slot, rows in enumerate(batches):
+            np.take(a, rows, axis=0, out=block[slot, : len(rows)])
+        out.append(block)
+    sizes = np.zeros(steps, np.int32)
+    sizes[: len(batches)] = [len(rows) for rows in batches]
+    return tuple(out), sizes
+
+
+def _chunk_size(n: int) -> int:
+    return min(EVAL_CHUNK, max(128, 1 << max(0, n - 1).bit_length()))
+
+
+def _mean_metrics(model) -> bool:
+    """Whether every metric is a (weighted) mean, so that chunk results combine."""
+    return all(isinstance(m, keras.metrics.Mean) for m in _leaf_metrics(model))
+
+
+def _padded_chunk(X, y, start, size):
+    """Rows ``start:start+size`` padded to ``size``, with weights ``size/n`` on real rows."""
+    xs, ys = X[start : start + size], y[start : start + size]
+    n = xs.shape[0]
+    weights = np.zeros(size, np.float32)
+    weights[:n] = size / n
+    if n < size:
+        xs = np.concatenate([xs, np.zeros((size - n, *xs.shape[1:]), xs.dtype)])
+        ys = np.concatenate([ys, np.zeros((size - n, *ys.shape[1:]), ys.dtype)])
+    return n, (xs, ys, weights)
+
+
+def _evaluate(model, functions, X, y, batch_size) -> dict:
     """``model.evaluate(X, y, batch_size=batch_size, return_dict=True)``, compiled once.
 
-    The same ``test_step`` over the same batches, metrics accumulated the same
-    way, with the test step shared by every model of this structure.
+    Keras' ``test_step`` over padded chunks of a fixed size, each from fresh
+    metric state; padding rows weigh 0 and real rows ``size/n``, so each chunk's
+    loss and metrics are those of its real rows, and the chunks' results are
+    combined weighted by their row counts, which is what ``evaluate``'s running
+    means compute. Metrics that are not means use ``evaluate``'s own batches.
     """
-    test_step = jax_function(model, "test_step", _compiled_test_step)
     model.reset_metrics()
-    state = (
-        [v.value for v in model.trainable_variables],
-        [v.value for v in model.non_trainable_variables],
-        [v.value for v in model.metrics_variables],
-    )
-    for start in range(0, X.shape[0], batch_size):
-        state = test_step(state, (X[start : start + batch_size], y[start : start + batch_size]))[1]
-    for ref, value in zip(model.metrics_variables, state[2], strict=True):
-        ref.assign(value)
-    return model.get_metrics_result()
+    weights = [v.value for v in model.trainable_variables]
+    others = [v.value for v in model.non_trainable_variables]
+    fresh = [v.value for v in model.metrics_variables]
+    if not _mean_metrics(model):
+        state = (weights, others, fresh)
+        for start in range(0, X.shape[0], batch_size):
+            data = (X[start : start + batch_size], y[start : start + batch_size])
+            state = functions.test_step(state, data)[1]
+        for ref, value in zip(model.metrics_variables, state[2], strict=True):
+            ref.assign(value)
+        return model.get_metrics_result()
+    size = _chunk_size(X.shape[0])
+    totals: dict = {}
+    for start in range(0, X.shape[0], size):
+        n, data = _padded_chunk(X, y, start, size)
+        metrics = functions.test_step((weights, others, fresh), data)[1][2]
+        for ref, value in zip(model.metrics_variables, metrics, strict=True):
+            ref.assign(value)
+        for key, value in model.get_metrics_result().items():
+            totals[key] = totals.get(key, 0.0) + n * float(value)
+    model.reset_metrics()
+    return {key: value / X.shape[0] for key, value in totals.items()}
 
 
 _STATE_NAMES = (
@@ -136,8 +342,6 @@ def fused_fit(
     history : keras.callbacks.History
         What ``fit`` returns.
     """
-    import jax
-
     n = X.shape[0]
     n_full, rest = divmod(n, batch_size)
     # What ``fit`` does first: build the model's metrics and loss from a batch.
@@ -166,11 +370,24 @@ def fused_fit(
         steps=n_full + (rest > 0),
         model=model,
     )
-    epoch_fn, step_fn = jax_function(model, "epoch", _compiled_epoch)
-    Xd, yd = jax.device_put(X), jax.device_put(y)
-    swd = None if sample_weight is None else jax.device_put(sample_weight)
+    functions = jax_function(model, "fused", _Compiled)
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    steps = _block_steps(batch_size, X[:1].nbytes)
+    state = model._get_jax_state(
+        trainable_variables=True,
+        non_trainable_variables=True,
+        optimizer_variables=True,
+        metrics_variables=True,
+    )
+    # Compile the validation step on a background thread, beside the training.
     if validation_data is not None:
         val_x, val_y = validation_data[:2]
+        if epochs > 0 and _mean_metrics(model):
+            size = _chunk_size(val_x.shape[0])
+            metrics_state = (state[0], state[1], state[3])
+            functions.compile_later(
+                "test_step", metrics_state, _padded_chunk(val_x, val_y, 0, size)[1]
+            )
 
     model.stop_training = False
     logs = {}
@@ -186,17 +403,15 @@ def fused_fit(
                 metrics_variables=True,
             )
             order = np.random.permutation(n) if shuffle else np.arange(n)  # noqa: NPY002
-            order = order.astype(np.int32)
-            if n_full:
-                index = jax.device_put(order[: n_full * batch_size].reshape(n_full, batch_size))
-                state = _keep(model, epoch_fn(state, Xd, yd, swd, index))
-            if rest:
-                rows = jax.device_put(order[n_full * batch_size :])
-                state = _keep(model, step_fn(state, Xd, yd, swd, rows))
+            for batches in _blocks(order, batch_size, steps):
+                block, sizes = _gather(arrays, batches, steps, batch_size)
+                count = np.int32(len(batches))
+                state = _keep(model, functions.block(state, block, sizes, count))
             model.jax_state_sync()
             logs = {k: float(v) for k, v in model.get_metrics_result().items()}
             if validation_data is not None:
-                val = _evaluate(model, val_x, val_y, batch_size)
+                functions.wait()
+                val = _evaluate(model, functions, val_x, val_y, batch_size)
                 logs.update({f"val_{k}": float(v) for k, v in val.items()})
             callbacks.on_epoch_end(epoch, logs)
             if model.stop_training:

@@ -20,6 +20,58 @@ def _record(clf, X):
     }
 
 
+def _with_block_steps(steps, make):
+    import skmlp._fused as fused
+
+    old, fused.MAX_BLOCK_STEPS = fused.MAX_BLOCK_STEPS, steps
+    try:
+        return make()
+    finally:
+        fused.MAX_BLOCK_STEPS = old
+
+
+def _padded_step_vs_train_step(X, y):
+    """One padded step against Keras' ``train_step`` on the same 17 rows, same state."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import skmlp._fused as fused
+    from skmlp import MLPClassifier
+
+    clf = MLPClassifier((48, 24), batch_norm=True, dropout=0.3, max_iter=1, batch_size=64,
+                        random_state=0).fit(X, y)  # fmt: skip
+    model = clf.model_
+
+    def state():
+        return model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
+                                    optimizer_variables=True, metrics_variables=True)  # fmt: skip
+
+    xr, yr = X[:17], y[:17].astype(np.int64)
+    ref = jax.jit(lambda s, d: model.train_step(s, d)[1])(state(), (xr, yr))
+    xp, yp = np.zeros((64, X.shape[1]), X.dtype), np.zeros(64, np.int64)
+    xp[:17], yp[:17] = xr, yr
+    step = jax.jit(lambda s, d, n: fused._padded_train_step(model, s, d, n))
+    out = step(state(), (xp, yp), jnp.int32(17))
+
+    def rel(a, b):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-12))
+
+    def outputs(values):
+        return model.stateless_call(values[0], values[1], X[:200], training=False)[0]
+
+    return {
+        # moving statistics and the dropout seed state
+        "non_trainable": max(rel(a, b) for a, b in zip(ref[1], out[1], strict=True)),
+        # the loss tracker's and accuracy's totals and counts
+        "metrics": max(rel(a, b) for a, b in zip(ref[3], out[3], strict=True)),
+        # what the network predicts after the step
+        "outputs": rel(outputs(ref), outputs(out)),
+        "changed": rel(outputs(ref), outputs(state())),
+    }
+
+
 def main():
     import keras
     import numpy as np
@@ -62,6 +114,13 @@ def main():
             .fit(X, y)
             .fit(X[:900], y[:900])
         ),
+        # blocks of 4 minibatch slots: 6 full blocks, a block of 1, the remainder
+        "blocks_of_4": lambda: _with_block_steps(
+            4,
+            lambda: MLPClassifier(
+                (48,), batch_norm=True, dropout=0.2, monitor_validation=True, **base
+            ).fit(X, y),
+        ),
         "partial_fit": lambda: (
             MLPClassifier((32,), dropout=0.1, **base)
             .partial_fit(X[:1000], y[:1000], classes=np.arange(10))
@@ -87,6 +146,7 @@ def main():
                                  - clf.model_.predict(big[:n], verbose=0)).max())
             for n in (1, 3, 1000, 5000)
         }  # fmt: skip
+    out["padded_step"] = _padded_step_vs_train_step(X, y)
     json.dump(out, sys.stdout)
 
 

@@ -31,7 +31,15 @@ def cases():
 
 
 CASES = ["bn_dropout_validation", "weights_sgd_no_shuffle", "early_stopping", "warm_start",
-         "partial_fit"]  # fmt: skip
+         "blocks_of_4", "partial_fit"]  # fmt: skip
+
+
+# With batch normalisation, the gradient of the bias before it is zero up to
+# rounding, and Adam rescales that rounding noise into full-size updates of that
+# bias; so float rounding (the padded last batch sums in another order) moves the
+# trajectories apart by ~1e-3 over a few epochs. test_padded_step_is_train_step
+# checks those cases' step exactly.
+RTOL = {"bn_dropout_validation": 1e-2, "warm_start": 1e-2, "blocks_of_4": 1e-2}
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -42,11 +50,12 @@ def test_fused_epoch_matches_fit(cases, name):
     assert fused["fused_calls"] >= 1
     assert fused["n_iter"] == fit["n_iter"]
     assert fused["history"].keys() == fit["history"].keys()
+    rtol = RTOL.get(name, 1e-4)
     for key in fit["history"]:
-        np.testing.assert_allclose(fused["history"][key], fit["history"][key], rtol=1e-4,
+        np.testing.assert_allclose(fused["history"][key], fit["history"][key], rtol=rtol,
                                    atol=1e-6, err_msg=key)  # fmt: skip
-    np.testing.assert_allclose(fused["proba"], fit["proba"], rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(fused["coef_sum"], fit["coef_sum"], rtol=1e-4)
+    np.testing.assert_allclose(fused["proba"], fit["proba"], rtol=rtol, atol=100 * rtol * 1e-3)
+    np.testing.assert_allclose(fused["coef_sum"], fit["coef_sum"], rtol=rtol)
 
 
 def test_cases_train_for_real(cases):
@@ -63,3 +72,13 @@ def test_cases_train_for_real(cases):
 def test_jax_padded_prediction_matches_predict(cases):
     for n, diff in cases["predict"].items():
         assert diff < 1e-5, n
+
+
+def test_padded_step_is_train_step(cases):
+    # the last, smaller minibatch, padded to the full batch shape (batch norm and
+    # dropout included), against Keras' train_step on its real rows
+    diff = cases["padded_step"]
+    assert diff["changed"] > 1e-3  # the step changed the network
+    assert diff["outputs"] < 1e-5
+    assert diff["non_trainable"] < 1e-6
+    assert diff["metrics"] < 1e-6
