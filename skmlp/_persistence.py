@@ -85,6 +85,7 @@ MAX_MANIFEST_BYTES = 16 * 2**20  # a manifest holds parameters, labels and small
 MAX_CONFIG_BYTES = 4 * 2**20  # a Keras config.json of an MLP is a few KB
 MAX_MEMBER_BYTES = 8 * 2**30  # any one member, uncompressed
 MAX_RATIO = 100  # uncompressed / compressed, for members above RATIO_FLOOR
+STORE_ABOVE = 2**20  # members larger than this are written uncompressed
 RATIO_FLOOR = 2**20
 MAX_MEMBERS = 64
 MAX_JSON_DEPTH = 48
@@ -418,7 +419,10 @@ def save(model, path) -> Path:
             zf.writestr(MANIFEST, manifest_bytes)
             zf.writestr(MANIFEST_SUM, hashlib.sha256(manifest_bytes).hexdigest())
             for name, data in members.items():
-                zf.writestr(name, data)
+                # weights (float arrays) hardly compress, and deflating them was
+                # most of the time a save took: store large members as they are
+                method = zipfile.ZIP_STORED if len(data) > STORE_ABOVE else zipfile.ZIP_DEFLATED
+                zf.writestr(name, data, compress_type=method)
 
     return atomic_write(path, write)
 
