@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -280,6 +280,8 @@ class BaseMultilayerPerceptron(BaseWrapper):
     # On the JAX backend, train each epoch as one compiled call (skmlp._fused);
     # it computes what ``Model.fit`` computes. False forces ``Model.fit``.
     _fused_epochs: ClassVar[bool] = True
+    # Set on a throwaway clone by ``_compile_ahead``: build, queue compiles, train nothing.
+    _compile_only: bool = False
 
     # Name of the validation score (``history_["val_<name>"]``) and the Keras
     # training metrics recorded in ``history_``; set by the subclasses.
@@ -593,6 +595,31 @@ class BaseMultilayerPerceptron(BaseWrapper):
             )
         return self
 
+    def _compile_ahead(self, X, y):
+        """Queue the compilation of what fitting this estimator on ``X, y`` will run.
+
+        On JAX with the fused epoch, a clone builds its network and queues the
+        compilation of its training program on skmlp's background compile
+        thread; a later fit of the same network structure (any number of rows)
+        finds it compiled. A search that knows its candidates calls this for
+        each before it starts, so that compiling overlaps with training. Does
+        nothing on other backends or solvers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs, as ``fit`` would get them.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        """
+        if keras.backend.backend() != "jax" or self.solver == "lbfgs":
+            return
+        ahead = clone(self)
+        ahead._compile_only = True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ahead.fit(X, y)
+
     def _init_state(self):
         self.history_ = {"loss": []}
         self.n_iter_ = 0
@@ -686,7 +713,19 @@ class BaseMultilayerPerceptron(BaseWrapper):
                     callbacks=callbacks,
                 )
                 if self._fused_epochs and can_fuse(self.model_, X):
-                    fused_fit(self.model_, X, Y, **fit_args)
+                    # minibatch slots as wide as the batch size asked for, so that a
+                    # call with fewer rows than that runs the same program
+                    width = 200 if self.batch_size == "auto" else int(self.batch_size)
+                    fused_fit(
+                        self.model_,
+                        X,
+                        Y,
+                        compile_only=self._compile_only,
+                        slot_rows=width,
+                        **fit_args,
+                    )
+                elif self._compile_only:
+                    pass
                 else:
                     fit_model(self.model_, X, Y, incremental=incremental, **fit_args)
         if not incremental and not monitor.stopped and self.n_iter_ == self.max_iter:

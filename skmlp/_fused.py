@@ -167,6 +167,22 @@ def _padded_train_step(model, state, data, n_real):
     return trainable, non_trainable, optimizer_state, metrics_state
 
 
+_WORKER: list = []  # the background compile thread's executor, made on first use
+
+
+def _worker():
+    """One background thread for XLA compiles: queued compiles run in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _LOCK:
+        if not _WORKER:
+            _WORKER.append(ThreadPoolExecutor(1, thread_name_prefix="skmlp-compile"))
+        return _WORKER[0]
+
+
+_LOCK = threading.Lock()
+
+
 class _Compiled:
     """The jitted functions of one structure, and their background compiles."""
 
@@ -182,13 +198,14 @@ class _Compiled:
         self.block = jax.jit(block, donate_argnums=0)
         self.test_step = jax.jit(model.test_step)
         self._lock = threading.Lock()
-        self._started: dict = {}  # (name, shapes) -> thread compiling it
+        self._started: dict = {}  # (name, shapes) -> future of its compile
 
     def compile_later(self, name, *args):
-        """Start compiling ``getattr(self, name)`` for ``args``' shapes on a thread.
+        """Queue the compilation of ``getattr(self, name)`` for ``args``' shapes.
 
         Tracing happens here (Keras code runs on the calling thread only); XLA's
-        compilation releases the GIL, so it overlaps with the caller's work.
+        compilation runs on the background compile thread and releases the GIL,
+        so it overlaps with the caller's work.
         """
         import jax
 
@@ -197,16 +214,14 @@ class _Compiled:
             if (name, shapes) in self._started:
                 return
             lowered = getattr(self, name).lower(*args)
-            thread = threading.Thread(target=_compile_quietly, args=(lowered,), daemon=True)
-            self._started[(name, shapes)] = thread
-        thread.start()
+            self._started[(name, shapes)] = _worker().submit(_compile_quietly, lowered)
 
     def wait(self):
-        """Wait for every background compile started so far."""
+        """Wait for this structure's queued compiles (a later call then finds them)."""
         with self._lock:
-            threads = list(self._started.values())
-        for thread in threads:
-            thread.join()
+            futures = list(self._started.values())
+        for future in futures:
+            future.result()
 
 
 def _compile_quietly(lowered):
@@ -323,6 +338,8 @@ def fused_fit(
     validation_data=None,
     callbacks=(),
     verbose=0,
+    compile_only=False,
+    slot_rows=None,
 ):
     """Train ``model`` like ``model.fit(...)`` with one compiled call per epoch.
 
@@ -336,6 +353,13 @@ def fused_fit(
         Per-sample weights.
     batch_size, epochs, shuffle, validation_data, callbacks, verbose
         As for :meth:`keras.Model.fit`.
+    compile_only : bool, default=False
+        Build the model and queue the compilation of what this fit would run,
+        on the background compile thread; train nothing and return ``None``.
+    slot_rows : int or None, default=None
+        Rows of a minibatch slot in the compiled program, at least
+        ``batch_size`` (``None``: ``batch_size``). A larger value lets fits whose
+        batch size was clipped to fewer rows share the program.
 
     Returns
     -------
@@ -361,6 +385,33 @@ def fused_fit(
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
 
+    functions = jax_function(model, "fused", _Compiled)
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    width = max(batch_size, slot_rows or 0)
+    steps = _block_steps(width, X[:1].nbytes)
+    state = model._get_jax_state(
+        trainable_variables=True,
+        non_trainable_variables=True,
+        optimizer_variables=True,
+        metrics_variables=True,
+    )
+    # The validation step compiles on the background thread, beside the training.
+    if validation_data is not None:
+        val_x, val_y = validation_data[:2]
+        if epochs > 0 and _mean_metrics(model):
+            size = _chunk_size(val_x.shape[0])
+            metrics_state = (state[0], state[1], state[3])
+            functions.compile_later(
+                "test_step", metrics_state, _padded_chunk(val_x, val_y, 0, size)[1]
+            )
+    if compile_only:
+        batches = _blocks(np.arange(n), batch_size, steps)[0]
+        block, sizes = _gather(arrays, batches, steps, width)
+        functions.compile_later("block", state, block, sizes, np.int32(len(batches)))
+        return None
+    # a compile queued earlier (compile_only) is used, not repeated
+    functions.wait()
+
     callbacks = keras.callbacks.CallbackList(
         list(callbacks),
         add_history=True,
@@ -370,24 +421,6 @@ def fused_fit(
         steps=n_full + (rest > 0),
         model=model,
     )
-    functions = jax_function(model, "fused", _Compiled)
-    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-    steps = _block_steps(batch_size, X[:1].nbytes)
-    state = model._get_jax_state(
-        trainable_variables=True,
-        non_trainable_variables=True,
-        optimizer_variables=True,
-        metrics_variables=True,
-    )
-    # Compile the validation step on a background thread, beside the training.
-    if validation_data is not None:
-        val_x, val_y = validation_data[:2]
-        if epochs > 0 and _mean_metrics(model):
-            size = _chunk_size(val_x.shape[0])
-            metrics_state = (state[0], state[1], state[3])
-            functions.compile_later(
-                "test_step", metrics_state, _padded_chunk(val_x, val_y, 0, size)[1]
-            )
 
     model.stop_training = False
     logs = {}
@@ -404,7 +437,7 @@ def fused_fit(
             )
             order = np.random.permutation(n) if shuffle else np.arange(n)  # noqa: NPY002
             for batches in _blocks(order, batch_size, steps):
-                block, sizes = _gather(arrays, batches, steps, batch_size)
+                block, sizes = _gather(arrays, batches, steps, width)
                 count = np.int32(len(batches))
                 state = _keep(model, functions.block(state, block, sizes, count))
             model.jax_state_sync()

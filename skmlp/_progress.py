@@ -6,8 +6,8 @@ The estimate models a fit's seconds as ``a + b * n_params``: a fixed cost per fi
 print "~25446s left" two minutes before the end: a tiny difference in size
 turned timing noise into a huge slope. Here ``b`` comes from the data only when
 the sizes seen span a factor of ``SPAN`` or more; before that it comes from the
-machine, ``6 * rows * epochs`` floating-point operations per parameter at a
-quarter of the matrix-product speed :func:`machine_gflops` measures; and it is
+machine, ``6 * rows * epochs`` floating-point operations per parameter at half
+the one-core matrix-product speed :func:`machine_gflops` measures; and it is
 never larger than the largest seconds-per-parameter seen, so no estimate
 exceeds "every fit is as slow per parameter as the slowest one so far".
 The first fit of each size also compiles the network; that extra is measured
@@ -27,9 +27,10 @@ __all__ = ["ProgressBar", "estimate_left", "machine_gflops"]
 
 #: Sizes must span this factor before the growth with size is fitted from timings.
 SPAN = 3.0
-#: Share of the machine's matrix-product speed that training small networks
-#: reaches (small batches, per-step overheads); measured fits run at 5-25 %.
-EFFICIENCY = 0.25
+#: Share of the machine's one-core matrix-product speed that training small
+#: networks reaches (small batches, per-step overheads, several cores): measured
+#: fits ran at 5-25 % on TensorFlow and 50-190 % with the fused JAX epoch.
+EFFICIENCY = 0.5
 
 
 @functools.cache

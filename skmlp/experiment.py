@@ -299,6 +299,7 @@ class _ResumableFit(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         path = Path(self.store) / f"{key}.json"
         self.record_ = _read_json(path) if path.is_file() else None
         if self.record_ is None:
+            self.started_ = time.time()
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -333,6 +334,7 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
         "params": {k: repr(v) for k, v in mlp.get_params().items()},
         "scores": scores,
         "fit_time": estimator.fit_time_,
+        "started": estimator.started_,
         "n_iter": int(mlp.n_iter_),
         "history": mlp.history_,
         "n_test": len(y),
@@ -374,7 +376,10 @@ def _report_progress(store, progress: dict) -> None:
     )
     busy = sum(r["fit_time"] for r in new)
     if left is not None and busy > 0:
-        left *= elapsed / busy  # parallel fits, scoring and overheads
+        # parallel fits, scoring and overheads, measured since the first new fit
+        # began (not from the start, which includes loading and compiling ahead)
+        since = min((r["started"] for r in new if "started" in r), default=progress["started"])
+        left *= (time.time() - since) / busy
     bar = _BARS.get(progress.get("bar")) or ProgressBar(progress["total"], "CV fits", plain=True)
     bar.update(len(records), elapsed, left, " for the CV")
 
@@ -853,6 +858,8 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
         progress=progress if verbose else None,
     )
     cv_start = time.time()
+    if n_jobs == 1 and len(cached) < total:
+        _compile_ahead(pipeline, config.archs, X_train, y_train)
     try:
         search.fit(X_train, y_train)
     finally:
@@ -922,6 +929,18 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
     atomic_write_json(run_path, record)
     log(f"best by CV accuracy: {best_name}; artefacts in {out}")
     return ExperimentResult(results, cv_results, best_name, histories, out, record, best_model)
+
+
+def _compile_ahead(pipeline: Pipeline, archs, X, y) -> None:
+    """Queue each architecture's training program for compilation, in search order.
+
+    On JAX the compiles then run on a background thread while the first
+    architectures train, instead of each at the start of its first fit.
+    """
+    for params in param_grid(archs, prefix="mlp__"):
+        candidate = clone(pipeline).set_params(**{k: v[0] for k, v in params.items()})
+        Xt = candidate[:-1].fit_transform(X, y) if len(candidate) > 1 else X
+        candidate[-1]._compile_ahead(Xt, y)
 
 
 def _recorded_fit_times(search, store: Path, X, y) -> list[float]:

@@ -72,6 +72,37 @@ def _padded_step_vs_train_step(X, y):
     }
 
 
+def _compiles_of_one_structure(X, y):
+    """XLA compilations of the training program across fits of one structure."""
+    import jax
+    import numpy as np
+
+    import skmlp._fused as fused
+    from skmlp import MLPClassifier
+
+    names = []
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            names.append(str(kwargs.get("fun_name", "")))
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+
+    def blocks():
+        return sum("block" in name for name in names)
+
+    params = dict(hidden_layer_sizes=(40,), batch_norm=True, dropout=0.1, batch_size=50,
+                  max_iter=2, random_state=0)  # fmt: skip
+    MLPClassifier(**params)._compile_ahead(X, y)
+    fused._worker().submit(lambda: None).result()  # the queued compile has run
+    ahead = blocks()
+    MLPClassifier(**params).fit(X[:700], y[:700])  # 14 batches of 50
+    MLPClassifier(**params).fit(X[:1111], y[:1111])  # 22 batches and 11 rows
+    pf = MLPClassifier(**params).partial_fit(X[:333], y[:333], classes=np.unique(y))
+    pf.partial_fit(X[333:350], y[333:350])  # fewer rows than a batch
+    return {"ahead": ahead, "after_fits": blocks()}
+
+
 def main():
     import keras
     import numpy as np
@@ -147,6 +178,7 @@ def main():
             for n in (1, 3, 1000, 5000)
         }  # fmt: skip
     out["padded_step"] = _padded_step_vs_train_step(X, y)
+    out["compiles"] = _compiles_of_one_structure(X, y)
     json.dump(out, sys.stdout)
 
 

@@ -82,3 +82,9 @@ def test_padded_step_is_train_step(cases):
     assert diff["outputs"] < 1e-5
     assert diff["non_trainable"] < 1e-6
     assert diff["metrics"] < 1e-6
+
+
+def test_one_training_program_per_structure(cases):
+    # compiled ahead (on the background thread), then reused by fits of 700 and
+    # 1111 rows and by partial_fit calls of 333 and 17 rows: no other compile
+    assert cases["compiles"] == {"ahead": 1, "after_fits": 1}
