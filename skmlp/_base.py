@@ -18,6 +18,7 @@ means replacing this module only.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import sys
@@ -47,7 +48,7 @@ from ._model import (
     check_param_budget,
     mlp_param_count,
 )
-from ._reuse import fit_model, predicting
+from ._reuse import compile_forward_later, fit_model, predicting
 from ._schedules import SCHEDULES, LearningRateSchedule
 from ._stopping import ConvergenceMonitor, all_finite
 
@@ -85,6 +86,15 @@ _JAX_MIN_ROWS = 128
 #: trained like a dense array (the compiled fast paths); a larger one is made
 #: dense one minibatch at a time.
 SPARSE_DENSE_BYTES = 64 * 2**20
+
+
+def _jax_rows(n_samples: int) -> int:
+    """Rows of each compiled prediction call on JAX for an input of ``n_samples`` rows."""
+    if n_samples >= _JAX_CHUNK:
+        return _JAX_CHUNK
+    return max(_JAX_MIN_ROWS, 1 << (n_samples - 1).bit_length())
+
+
 _MAX_SEED = np.iinfo(np.int32).max
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -619,6 +629,13 @@ class BaseMultilayerPerceptron(BaseWrapper):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ahead.fit(X, y)
+        # and the predictions: scoring, and the validation score of each epoch
+        n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
+        rows = {_jax_rows(n_samples)}
+        if self.early_stopping or self.monitor_validation:
+            rows.add(_jax_rows(math.ceil(self.validation_fraction * n_samples)))
+        for n in sorted(rows):
+            compile_forward_later(ahead.model_, n)
 
     def _init_state(self):
         self.history_ = {"loss": []}
@@ -827,8 +844,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
                 if sp.issparse(chunk):
                     chunk = chunk.toarray()
                 n = chunk.shape[0]
-                size = _JAX_CHUNK if X.shape[0] >= _JAX_CHUNK else 1 << (n - 1).bit_length()
-                size = max(size, _JAX_MIN_ROWS)
+                size = _jax_rows(X.shape[0])
                 if jax and n < size:
                     chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), chunk.dtype)])
                 out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n])

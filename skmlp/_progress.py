@@ -78,7 +78,10 @@ def estimate_left(
     Returns
     -------
     float or None
-        The estimate; ``0.0`` when nothing remains, ``None`` before any fit ended.
+        The estimate; ``0.0`` when nothing remains; ``None`` before any fit
+        ended, and while only first fits of their sizes ended although a size
+        already seen is still to come (its second fit separates the compile
+        cost from the rest).
     """
     if not remaining:
         return 0.0
@@ -97,6 +100,10 @@ def estimate_left(
         for size in first
         if any(q == size for q, _ in later)
     ]
+    if not later and any(size in first for size in remaining):
+        # one fit of each size so far, and its compile cost is still inside it:
+        # the next fit of a size already seen tells them apart, so wait for it
+        return None
     points = later or list(first.items())
     extra = float(np.median(extras)) if extras else 0.0
     a, b = _line(np.array(points, dtype=float).T, flops_per_param, gflops)

@@ -39,6 +39,7 @@ from ._backend import tensorflow_hidden
 
 __all__ = [
     "clear",
+    "compile_forward_later",
     "enabled",
     "fit_model",
     "jax_function",
@@ -139,6 +140,22 @@ def _jax_forward(template):
         return template.stateless_call(trainable, non_trainable, x, training=False)[0]
 
     return jax.jit(forward)
+
+
+def compile_forward_later(model, rows: int) -> None:
+    """Queue the compilation of ``model``'s structure's prediction for ``rows``-row chunks.
+
+    JAX only; it runs on the background compile thread (:mod:`skmlp._fused`).
+    """
+    if keras.backend.backend() != "jax" or not enabled() or structure_key(model) is None:
+        return
+    from ._fused import _compile_quietly, _worker
+
+    forward = jax_function(model, "forward", _jax_forward)
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+    x = np.zeros((rows, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
+    _worker().submit(_compile_quietly, forward.lower(trainable, non_trainable, x))
 
 
 # ------------------------------------------------------- engines (not JAX)

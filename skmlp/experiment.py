@@ -859,7 +859,7 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
     )
     cv_start = time.time()
     if n_jobs == 1 and len(cached) < total:
-        _compile_ahead(pipeline, config.archs, X_train, y_train)
+        _compile_ahead(pipeline, config, X_train, y_train)
     try:
         search.fit(X_train, y_train)
     finally:
@@ -874,11 +874,7 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
     rows, histories, models, refit_times = [], {}, {}, []
     refit_start = time.time()
     for i, arch in enumerate(config.archs):
-        arch_pipe = clone(pipeline).set_params(
-            **{f"mlp__{k}": v for k, v in arch.params.items()},
-            mlp__monitor_validation=config.validation_fraction > 0,
-            mlp__validation_fraction=config.validation_fraction or 0.1,
-        )
+        arch_pipe = _refit_pipeline(pipeline, arch, config)
         refit, model = _refit(arch, arch_pipe, (X_train, y_train, X_test, y_test), out, log)
         rows.append(_architecture_row(arch, cv_results.iloc[i], refit))
         histories[arch.name] = refit["history"]
@@ -931,14 +927,27 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
     return ExperimentResult(results, cv_results, best_name, histories, out, record, best_model)
 
 
-def _compile_ahead(pipeline: Pipeline, archs, X, y) -> None:
-    """Queue each architecture's training program for compilation, in search order.
+def _refit_pipeline(pipeline: Pipeline, arch: Architecture, config) -> Pipeline:
+    """The pipeline that refits ``arch`` on the whole training set."""
+    return clone(pipeline).set_params(
+        **{f"mlp__{k}": v for k, v in arch.params.items()},
+        mlp__monitor_validation=config.validation_fraction > 0,
+        mlp__validation_fraction=config.validation_fraction or 0.1,
+    )
+
+
+def _compile_ahead(pipeline: Pipeline, config, X, y) -> None:
+    """Queue what the CV fits and the refits will compile, in the order they run.
 
     On JAX the compiles then run on a background thread while the first
     architectures train, instead of each at the start of its first fit.
     """
-    for params in param_grid(archs, prefix="mlp__"):
-        candidate = clone(pipeline).set_params(**{k: v[0] for k, v in params.items()})
+    cv = [
+        clone(pipeline).set_params(**{k: v[0] for k, v in params.items()})
+        for params in param_grid(config.archs, prefix="mlp__")
+    ]
+    refits = [_refit_pipeline(pipeline, arch, config) for arch in config.archs]
+    for candidate in cv + refits:
         Xt = candidate[:-1].fit_transform(X, y) if len(candidate) > 1 else X
         candidate[-1]._compile_ahead(Xt, y)
 

@@ -54,6 +54,9 @@ def test_recorded_run_estimates_stay_within_a_factor_of_five(gflops):
         done, rest = RECORDED[:k], RECORDED[k:]
         truth = sum(t for _, t in rest)
         estimate = estimate_left(done, [p for p, _ in rest], FLOPS_PER_PARAM, gflops)
+        if k == 1:  # the first fit holds its compile: no estimate until the second
+            assert estimate is None
+            continue
         assert truth / 5 < estimate < 5 * truth, (k, estimate, truth)
 
 
@@ -65,6 +68,9 @@ def test_recorded_fast_run_estimates_stay_close(gflops, factor):
         done, rest = RECORDED_JAX[:k], RECORDED_JAX[k:]
         truth = sum(t for _, t in rest)
         estimate = estimate_left(done, [p for p, _ in rest], FLOPS_PER_PARAM_JAX, gflops)
+        if k == 1:
+            assert estimate is None
+            continue
         assert truth / factor < estimate < factor * truth, (k, estimate, truth)
 
 
