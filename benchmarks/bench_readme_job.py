@@ -35,10 +35,11 @@ def one_run(tree: Path, out: Path, extra: list[str]) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree))
     cmd = ["/usr/bin/time", "-f", TIME_FORMAT, sys.executable, "-m", "skmlp", "run",
            "--out", str(out), *extra]  # fmt: skip
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    # run from the tree: ``python -m`` puts the working directory first on sys.path
+    proc = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True, check=True)
     match = re.search(r"wall ([\d.]+) user ([\d.]+) sys ([\d.]+) maxrss (\d+)", proc.stderr)
     wall, user, sys_, rss = match.groups()
-    best = re.search(r"best by CV accuracy: (\S+)", proc.stdout)
+    best = re.search(r"best by CV accuracy: (\w[\w-]*)", proc.stdout)
     return {"wall_s": float(wall), "user_s": float(user), "sys_s": float(sys_),
             "maxrss_mb": int(rss) / 1024, "best": best.group(1) if best else None}  # fmt: skip
 

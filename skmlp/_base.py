@@ -48,7 +48,7 @@ from ._model import (
     check_param_budget,
     mlp_param_count,
 )
-from ._reuse import compile_forward_later, fit_model, predicting
+from ._reuse import compile_forward_later, fit_model, predicting, quick_epoch
 from ._schedules import SCHEDULES, LearningRateSchedule
 from ._stopping import ConvergenceMonitor, all_finite
 
@@ -126,17 +126,19 @@ def _steps_per_execution() -> int:
 
 
 @contextmanager
-def _keras_seed(seed: int):
+def _keras_seed(seed: int, tensorflow: bool = True):
     """Seed Python, NumPy and the Keras backend; restore Python's and NumPy's state after.
 
     ``keras.utils.set_random_seed`` is the one call that seeds every backend
     (TensorFlow, JAX, PyTorch). It also reseeds the global ``random`` and
     ``numpy.random`` generators, which belong to the user: their states are put
-    back when the block ends.
+    back when the block ends. ``tensorflow=False`` leaves TensorFlow's global
+    seed alone (see :func:`skmlp._backend.set_random_seed`).
     """
     py_state = random.getstate()
     np_state = np.random.get_state()  # noqa: NPY002 (the user's global state)
-    set_random_seed(int(seed) % _MAX_SEED)  # keras.utils.set_random_seed, no TF import
+    # keras.utils.set_random_seed, no TF import
+    set_random_seed(int(seed) % _MAX_SEED, tensorflow=tensorflow)
     try:
         yield
     finally:
@@ -706,7 +708,10 @@ class BaseMultilayerPerceptron(BaseWrapper):
             X = X.toarray()
             if validation is not None and sp.issparse(validation[0]):
                 validation = (validation[0].toarray(), *validation[1:])
-        with _keras_seed(epoch_seed):
+        # partial_fit on TensorFlow trains without fit, shuffling with NumPy: no
+        # TensorFlow seed to set, and setting it would clear TensorFlow's kernel cache
+        quick = not sp.issparse(X) and quick_epoch(self.model_, incremental)
+        with _keras_seed(epoch_seed, tensorflow=not quick):
             if sp.issparse(X):
                 data = _SparseBatches(
                     X, Y, sample_weight, batch_size, shuffle=shuffle, seed=epoch_seed

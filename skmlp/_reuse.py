@@ -44,6 +44,7 @@ __all__ = [
     "fit_model",
     "jax_function",
     "predicting",
+    "quick_epoch",
     "structure_key",
     "training_model",
 ]
@@ -268,31 +269,50 @@ class _History:
         self.history = {k: [float(v)] for k, v in logs.items()}
 
 
-def _one_epoch(model, X, y, sample_weight, batch_size, shuffle) -> _History:
-    """One epoch of ``model``'s compiled TensorFlow train function, without ``fit``.
+def _one_epoch(model, X, y, sample_weight, batch_size, shuffle, callbacks=()):
+    """One epoch of ``model``'s compiled TensorFlow train step, without ``fit``.
 
     ``fit`` spends tens of milliseconds per call on set-up (data adapter,
-    callbacks, epoch iterator); ``partial_fit`` pays it for every epoch. This
-    feeds the same compiled function from a small ``tf.data`` pipeline and
-    returns the epoch's metrics as ``fit`` would. Rows are shuffled with NumPy's
-    global generator, which the estimator seeds.
+    callbacks, epoch iterator) and a ``tf.data`` pipeline costs as much again;
+    ``partial_fit`` would pay it for every epoch. This feeds the minibatches,
+    sliced with NumPy, straight to Keras' compiled one-step function (the path
+    ``train_on_batch`` takes: a Python iterator), and returns the epoch's
+    metrics as ``fit`` would, calling ``callbacks`` as ``fit`` calls them.
+    Rows are shuffled with NumPy's global generator, which the estimator seeds.
     """
-    import tensorflow as tf
-
     n = X.shape[0]
     order = np.random.permutation(n) if shuffle else np.arange(n)  # noqa: NPY002
-    arrays = (X[order], y[order]) + (() if sample_weight is None else (sample_weight[order],))
-    dataset = tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size)
-    first = tuple(a[:batch_size] for a in arrays)
-    model._symbolic_build(data_batch=first)
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    batches = [
+        tuple(a[order[start : start + batch_size]] for a in arrays)
+        for start in range(0, n, batch_size)
+    ]
+    model._symbolic_build(data_batch=batches[0])
     model.make_train_function()
-    iterator = iter(model.distribute_strategy.experimental_distribute_dataset(dataset))
+    callbacks = keras.callbacks.CallbackList(
+        list(callbacks), add_history=True, model=model, epochs=1, steps=len(batches)
+    )
+    model.stop_training = False
+    callbacks.on_train_begin()
+    callbacks.on_epoch_begin(0)
     model.reset_metrics()
-    steps = -(-n // batch_size)
-    for _ in range(-(-steps // model.steps_per_execution)):
+    iterator = iter(batches)
+    for _ in range(-(-len(batches) // model.steps_per_execution)):
         model.train_function(iterator)
+    logs = {k: float(v) for k, v in model.get_metrics_result().items()}
+    callbacks.on_epoch_end(0, logs)
     model.optimizer.finalize_variable_values(model.trainable_weights)
-    return _History(model.get_metrics_result())
+    callbacks.on_train_end(logs)
+    return model.history
+
+
+def quick_epoch(model, incremental: bool) -> bool:
+    """Whether an epoch of ``model`` is trained by :func:`_one_epoch` rather than ``fit``.
+
+    So on TensorFlow for an incremental epoch (``partial_fit``) of a model that
+    is not run eagerly; its shuffles come from NumPy, not TensorFlow's seed.
+    """
+    return incremental and keras.backend.backend() == "tensorflow" and not model.run_eagerly
 
 
 def fit_model(model, X, y, *, incremental: bool, **fit_args):
@@ -303,13 +323,10 @@ def fit_model(model, X, y, *, incremental: bool, **fit_args):
     """
     with training_model(model) as trainer:
         quick = (
-            incremental
-            and keras.backend.backend() == "tensorflow"
+            quick_epoch(model, incremental)
             and fit_args.get("epochs") == 1
             and fit_args.get("validation_data") is None
-            and not fit_args.get("callbacks")
             and not fit_args.get("verbose")
-            and not trainer.run_eagerly
         )
         if quick:
             return _one_epoch(
@@ -319,5 +336,6 @@ def fit_model(model, X, y, *, incremental: bool, **fit_args):
                 fit_args.get("sample_weight"),
                 fit_args["batch_size"],
                 fit_args.get("shuffle", True),
+                fit_args.get("callbacks") or (),
             )
         return trainer.fit(X, y, **fit_args)
