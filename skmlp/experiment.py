@@ -940,14 +940,13 @@ def _compile_ahead(pipeline: Pipeline, config, X, y) -> None:
     """Queue what the CV fits and the refits will compile, in the order they run.
 
     On JAX the compiles then run on a background thread while the first
-    architectures train, instead of each at the start of its first fit.
+    architectures train, instead of each at the start of its first fit. A refit
+    pipeline differs from its CV pipeline only by its validation split, which
+    is not part of the network's structure: its programs (training, validation,
+    prediction) are the CV fits' and the refit's together.
     """
-    cv = [
-        clone(pipeline).set_params(**{k: v[0] for k, v in params.items()})
-        for params in param_grid(config.archs, prefix="mlp__")
-    ]
-    refits = [_refit_pipeline(pipeline, arch, config) for arch in config.archs]
-    for candidate in cv + refits:
+    for arch in config.archs:
+        candidate = _refit_pipeline(pipeline, arch, config)
         Xt = candidate[:-1].fit_transform(X, y) if len(candidate) > 1 else X
         candidate[-1]._compile_ahead(Xt, y)
 
