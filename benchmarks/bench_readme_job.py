@@ -49,6 +49,8 @@ def main(argv=None) -> None:
     parser.add_argument("--tree", action="append", required=True, help="NAME=PATH")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tag", default="readme_job")
+    parser.add_argument("--fits", type=int, help="fits a run makes (CV + refits): adds fits/minute")
+    parser.add_argument("--title", default="The README's main job (`skmlp run`)")
     parser.add_argument("extra", nargs="*", help="more arguments for skmlp run")
     args = parser.parse_args(argv)
     trees = [t.split("=", 1) for t in args.tree]
@@ -77,15 +79,18 @@ def main(argv=None) -> None:
             "max_rss_mb": round(max(r["maxrss_mb"] for r in rs)),
             "wall_ratio_to_first": round(statistics.median(walls) / first, 3),
             "best": sorted({r["best"] for r in rs}),
+            "fits_per_minute": (round(60 * args.fits / statistics.median(walls), 2)
+                                if args.fits else None),
         })  # fmt: skip
     header = ("| code | wall s (each run) | median wall s | median user s | median sys s "
-              "| max RSS MB | wall ratio | best by CV |")  # fmt: skip
-    lines = [header, "| " + " | ".join(["---"] * 8) + " |"]
+              "| max RSS MB | wall ratio | best by CV | fits / minute |")  # fmt: skip
+    lines = [header, "| " + " | ".join(["---"] * 9) + " |"]
     for r in rows:
         lines.append(
             f"| {r['code']} | {', '.join(f'{w:.2f}' for w in r['wall_s'])} | "
             f"{r['median_wall_s']:.2f} | {r['median_user_s']:.2f} | {r['median_sys_s']:.2f} | "
-            f"{r['max_rss_mb']} | {r['wall_ratio_to_first']:.2f} | {', '.join(r['best'])} |"
+            f"{r['max_rss_mb']} | {r['wall_ratio_to_first']:.2f} | {', '.join(r['best'])} | "
+            f"{r['fits_per_minute'] if r['fits_per_minute'] else '-'} |"
         )
     table = "\n".join(lines)
     print(table)
@@ -103,7 +108,7 @@ def main(argv=None) -> None:
         "runs_each": args.runs,
         "rows": rows,
     }
-    title = "The README's main job (`skmlp run`), /usr/bin/time, trees alternated"
+    title = f"{args.title}, /usr/bin/time, trees alternated"
     write_results(RESULTS / args.tag, title, facts, table, detail="rows")
 
 
