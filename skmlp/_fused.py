@@ -216,10 +216,10 @@ class _Compiled:
             lowered = getattr(self, name).lower(*args)
             self._started[(name, shapes)] = _worker().submit(_compile_quietly, lowered)
 
-    def wait(self):
-        """Wait for this structure's queued compiles (a later call then finds them)."""
+    def wait(self, name=None):
+        """Wait for this structure's queued compiles of ``name`` (default: all)."""
         with self._lock:
-            futures = list(self._started.values())
+            futures = [f for (n, _), f in self._started.items() if name in (None, n)]
         for future in futures:
             future.result()
 
@@ -410,7 +410,7 @@ def fused_fit(
         functions.compile_later("block", state, block, sizes, np.int32(len(batches)))
         return None
     # a compile queued earlier (compile_only) is used, not repeated
-    functions.wait()
+    functions.wait("block")
 
     callbacks = keras.callbacks.CallbackList(
         list(callbacks),
@@ -443,7 +443,7 @@ def fused_fit(
             model.jax_state_sync()
             logs = {k: float(v) for k, v in model.get_metrics_result().items()}
             if validation_data is not None:
-                functions.wait()
+                functions.wait("test_step")
                 val = _evaluate(model, functions, val_x, val_y, batch_size)
                 logs.update({f"val_{k}": float(v) for k, v in val.items()})
             callbacks.on_epoch_end(epoch, logs)
