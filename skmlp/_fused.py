@@ -168,6 +168,7 @@ def _padded_train_step(model, state, data, n_real):
 
 
 _WORKER: list = []  # the background compile thread's executor, made on first use
+_LOCK = threading.Lock()
 
 
 def _worker():
@@ -180,7 +181,21 @@ def _worker():
         return _WORKER[0]
 
 
-_LOCK = threading.Lock()
+def compile_in_background(lowered):
+    """Queue ``lowered.compile()`` on the background compile thread; returns its future."""
+    return _worker().submit(_compile_quietly, lowered)
+
+
+def cancel_pending() -> None:
+    """Drop the queued compiles that have not started (the one running finishes).
+
+    Python waits for the queue at exit; an interrupted run calls this so that
+    it stops within one compile instead of after all it had queued.
+    """
+    with _LOCK:
+        if _WORKER:
+            _WORKER[0].shutdown(wait=False, cancel_futures=True)
+            _WORKER.clear()
 
 
 class _Compiled:
@@ -214,14 +229,15 @@ class _Compiled:
             if (name, shapes) in self._started:
                 return
             lowered = getattr(self, name).lower(*args)
-            self._started[(name, shapes)] = _worker().submit(_compile_quietly, lowered)
+            self._started[(name, shapes)] = compile_in_background(lowered)
 
     def wait(self, name=None):
         """Wait for this structure's queued compiles of ``name`` (default: all)."""
         with self._lock:
             futures = [f for (n, _), f in self._started.items() if name in (None, n)]
         for future in futures:
-            future.result()
+            if not future.cancelled():
+                future.result()
 
 
 def _compile_quietly(lowered):

@@ -150,13 +150,13 @@ def compile_forward_later(model, rows: int) -> None:
     """
     if keras.backend.backend() != "jax" or not enabled() or structure_key(model) is None:
         return
-    from ._fused import _compile_quietly, _worker
+    from ._fused import compile_in_background
 
     forward = jax_function(model, "forward", _jax_forward)
     trainable = [v.value for v in model.trainable_variables]
     non_trainable = [v.value for v in model.non_trainable_variables]
     x = np.zeros((rows, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
-    _worker().submit(_compile_quietly, forward.lower(trainable, non_trainable, x))
+    compile_in_background(forward.lower(trainable, non_trainable, x))
 
 
 # ------------------------------------------------------- engines (not JAX)

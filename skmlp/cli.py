@@ -365,6 +365,8 @@ def main(argv=None) -> int:
         print(f"skmlp: error: {message[0] if message else type(exc).__name__}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if "skmlp._fused" in sys.modules:  # exit without compiling what was queued
+            sys.modules["skmlp._fused"].cancel_pending()
         print("\nskmlp: interrupted; finished fits are saved, run the same command to resume",
               file=sys.stderr)  # fmt: skip
         return 130

@@ -88,3 +88,21 @@ def test_one_training_program_per_structure(cases):
     # compiled ahead (on the background thread), then reused by fits of 700 and
     # 1111 rows and by partial_fit calls of 333 and 17 rows: no other compile
     assert cases["compiles"] == {"ahead": 1, "after_fits": 1}
+
+
+def test_an_interrupted_run_drops_queued_compiles():
+    # skmlp run's KeyboardInterrupt handler calls cancel_pending: the compile
+    # running finishes, the queued ones are dropped (Python would wait for them)
+    import time
+
+    import skmlp._fused as fused
+
+    running = fused._worker().submit(time.sleep, 0.3)
+    while not running.running():
+        time.sleep(0.01)
+    queued = [fused._worker().submit(time.sleep, 0.3) for _ in range(3)]
+    fused.cancel_pending()
+    assert all(future.cancelled() for future in queued)
+    assert running.result(timeout=10) is None
+    # a later compile gets a new worker
+    assert fused._worker().submit(lambda: 7).result(timeout=10) == 7
