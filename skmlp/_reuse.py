@@ -177,9 +177,35 @@ def _state(model) -> list:
     return list(model.trainable_variables) + list(model.non_trainable_variables)
 
 
+_TF_ASSIGN: list = []  # the compiled all-variables copy (TensorFlow), made on first use
+
+
+def _tf_assign_all():
+    """One compiled TensorFlow call that assigns a list of values to a list of variables.
+
+    Assigning variable by variable costs ~0.3 ms each in eager TensorFlow, and an
+    engine's state and optimizer slots are dozens of variables copied in and out
+    at every fit and ``partial_fit`` call. Variables are arguments (traced by
+    shape and dtype), so one trace serves every model of a structure.
+    """
+    if not _TF_ASSIGN:
+        import tensorflow as tf
+
+        @tf.function(reduce_retracing=True, autograph=False)
+        def assign_all(values, variables):
+            for value, variable in zip(values, variables, strict=True):
+                variable.assign(value)
+
+        _TF_ASSIGN.append(assign_all)
+    return _TF_ASSIGN[0]
+
+
 def _copy(src, dst) -> None:
     if len(src) != len(dst):
         raise RuntimeError(f"state of {len(src)} variables cannot fill {len(dst)}")
+    if keras.backend.backend() == "tensorflow" and src:
+        _tf_assign_all()([s.value for s in src], [d.value for d in dst])
+        return
     for s, d in zip(src, dst, strict=True):
         d.assign(s.value)
 
