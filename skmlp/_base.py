@@ -41,7 +41,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._backend import computes_float64, set_random_seed, tensorflow_hidden
-from ._fused import can_fuse, fused_fit
+from ._fused import can_fuse, fused_fit, padded_rows
 from ._model import (
     ACTIVATIONS,
     build_mlp,
@@ -90,9 +90,7 @@ SPARSE_DENSE_BYTES = 64 * 2**20
 
 def _jax_rows(n_samples: int) -> int:
     """Rows of each compiled prediction call on JAX for an input of ``n_samples`` rows."""
-    if n_samples >= _JAX_CHUNK:
-        return _JAX_CHUNK
-    return max(_JAX_MIN_ROWS, 1 << (n_samples - 1).bit_length())
+    return padded_rows(n_samples, _JAX_CHUNK, _JAX_MIN_ROWS)
 
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -842,6 +840,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
         # no output. TensorFlow relaxes its traced shapes itself.
         jax = keras.backend.backend() == "jax"
         step = _JAX_CHUNK if jax else _PREDICT_CHUNK
+        size = _jax_rows(X.shape[0])
         out = []
         with predicting(self.model_) as predict_on_batch:  # compiled once per structure
             for start in range(0, X.shape[0], step):
@@ -849,7 +848,6 @@ class BaseMultilayerPerceptron(BaseWrapper):
                 if sp.issparse(chunk):
                     chunk = chunk.toarray()
                 n = chunk.shape[0]
-                size = _jax_rows(X.shape[0])
                 if jax and n < size:
                     chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), chunk.dtype)])
                 out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n])

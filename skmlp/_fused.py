@@ -272,8 +272,13 @@ def _gather(arrays, batches, steps, batch_size):
     return tuple(out), sizes
 
 
-def _chunk_size(n: int) -> int:
-    return min(EVAL_CHUNK, max(128, 1 << max(0, n - 1).bit_length()))
+def padded_rows(n: int, most: int, least: int = 128) -> int:
+    """Rows of a padded compiled call for ``n`` rows: the next power of two, within bounds.
+
+    Inputs of ``most`` rows or more go in chunks of ``most``; so a structure
+    compiles a call for a few sizes only, whatever the inputs' sizes.
+    """
+    return min(most, max(least, 1 << max(0, n - 1).bit_length()))
 
 
 def _mean_metrics(model) -> bool:
@@ -314,7 +319,7 @@ def _evaluate(model, functions, X, y, batch_size) -> dict:
         for ref, value in zip(model.metrics_variables, state[2], strict=True):
             ref.assign(value)
         return model.get_metrics_result()
-    size = _chunk_size(X.shape[0])
+    size = padded_rows(X.shape[0], EVAL_CHUNK)
     totals: dict = {}
     for start in range(0, X.shape[0], size):
         n, data = _padded_chunk(X, y, start, size)
@@ -415,7 +420,7 @@ def fused_fit(
     if validation_data is not None:
         val_x, val_y = validation_data[:2]
         if epochs > 0 and _mean_metrics(model):
-            size = _chunk_size(val_x.shape[0])
+            size = padded_rows(val_x.shape[0], EVAL_CHUNK)
             metrics_state = (state[0], state[1], state[3])
             functions.compile_later(
                 "test_step", metrics_state, _padded_chunk(val_x, val_y, 0, size)[1]

@@ -288,13 +288,6 @@ def predicting(model):
     yield model.predict_on_batch
 
 
-class _History:
-    """What ``fit`` returns, as far as skmlp reads it: ``history``, a dict of lists."""
-
-    def __init__(self, logs: dict):
-        self.history = {k: [float(v)] for k, v in logs.items()}
-
-
 def _one_epoch(model, X, y, sample_weight, batch_size, shuffle, callbacks=()):
     """One epoch of ``model``'s compiled TensorFlow train step, without ``fit``.
 

@@ -945,10 +945,10 @@ def _compile_ahead(pipeline: Pipeline, config, X, y) -> None:
     is not part of the network's structure: its programs (training, validation,
     prediction) are the CV fits' and the refit's together.
     """
+    # the preprocessing steps take no architecture parameter: transform once
+    Xt = clone(pipeline[:-1]).fit_transform(X, y) if len(pipeline) > 1 else X
     for arch in config.archs:
-        candidate = _refit_pipeline(pipeline, arch, config)
-        Xt = candidate[:-1].fit_transform(X, y) if len(candidate) > 1 else X
-        candidate[-1]._compile_ahead(Xt, y)
+        _refit_pipeline(pipeline, arch, config)[-1]._compile_ahead(Xt, y)
 
 
 def _recorded_fit_times(search, store: Path, X, y) -> list[float]:
