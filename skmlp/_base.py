@@ -46,10 +46,11 @@ from ._model import (
     ACTIVATIONS,
     build_mlp,
     check_param_budget,
+    decay_kernels_only,
     mlp_param_count,
 )
 from ._reuse import compile_forward_later, fit_model, predicting, quick_epoch
-from ._schedules import SCHEDULES, LearningRateSchedule
+from ._schedules import EPOCH_SCHEDULES, SCHEDULES, LearningRateSchedule
 from ._stopping import ConvergenceMonitor, all_finite
 
 
@@ -277,6 +278,9 @@ class BaseMultilayerPerceptron(BaseWrapper):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "batch_norm": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "kernel_initializer": [str],
         "monitor_validation": ["boolean"],
     }
@@ -336,6 +340,9 @@ class BaseMultilayerPerceptron(BaseWrapper):
         dropout,
         kernel_initializer,
         monitor_validation,
+        input_dropout,
+        max_norm,
+        weight_decay,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -364,6 +371,9 @@ class BaseMultilayerPerceptron(BaseWrapper):
         self.dropout = dropout
         self.kernel_initializer = kernel_initializer
         self.monitor_validation = monitor_validation
+        self.input_dropout = input_dropout
+        self.max_norm = max_norm
+        self.weight_decay = weight_decay
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
@@ -414,6 +424,13 @@ class BaseMultilayerPerceptron(BaseWrapper):
             from ._lbfgs import check_lbfgs_compatible
 
             check_lbfgs_compatible(dropout=float(self.dropout))
+            for name, off in (("input_dropout", 0.0), ("max_norm", None), ("weight_decay", 0.0)):
+                if getattr(self, name) != off:
+                    raise ValueError(
+                        f"solver='lbfgs' cannot train with {name}={getattr(self, name)!r}: it "
+                        "belongs to the stochastic solvers' updates. Use solver='adam' or "
+                        f"'sgd', or {name}={off!r}."
+                    )
         self._hidden = tuple(int(w) for w in sizes)
 
     def _validate_X(self, X, y=None, *, reset, **kwargs):
@@ -488,6 +505,8 @@ class BaseMultilayerPerceptron(BaseWrapper):
             activation=self.activation,
             batch_norm=bool(self.batch_norm),
             dropout=float(self.dropout),
+            input_dropout=float(self.input_dropout),
+            max_norm=None if self.max_norm is None else float(self.max_norm),
             kernel_initializer=self.kernel_initializer,
             l2=meta["_l2"],
             seed=self._build_seed,
@@ -500,6 +519,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
                 beta_1=float(self.beta_1),
                 beta_2=float(self.beta_2),
                 epsilon=float(self.epsilon),
+                weight_decay=float(self.weight_decay) or None,
             )
         else:
             # lbfgs trains without the optimizer; SGD gives the model one to
@@ -508,6 +528,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
                 learning_rate=float(self.learning_rate_init),
                 momentum=float(self.momentum),
                 nesterov=bool(self.nesterovs_momentum) and self.momentum > 0,
+                weight_decay=float(self.weight_decay) or None,
             )
         loss, loss_weight, metrics = self._compile_loss()
         model.compile(
@@ -680,10 +701,13 @@ class BaseMultilayerPerceptron(BaseWrapper):
         if first_pass:
             self._build(n_samples, seed)
         if not incremental or self._optimizer is None:
-            schedule = self.learning_rate if self.solver == "sgd" else "constant"
+            schedule = self.learning_rate
+            if self.solver != "sgd" and schedule not in EPOCH_SCHEDULES:
+                schedule = "constant"  # scikit-learn's schedules are SGD's
             self._optimizer = LearningRateSchedule(
-                self.learning_rate_init, schedule, power_t=self.power_t
+                self.learning_rate_init, schedule, power_t=self.power_t, max_iter=self.max_iter
             )
+        decay_kernels_only(self.model_.optimizer)
         self.model_.optimizer.learning_rate = self._optimizer.learning_rate
         if not incremental:
             self.n_iter_ = 0
@@ -893,12 +917,20 @@ hidden_layer_sizes : array-like of int, default=(100,)
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(200, n_samples)``. Values above the
         number of samples are clipped with a warning. Not used by ``"lbfgs"``.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Learning-rate schedule of ``solver="sgd"``, as in scikit-learn:
-        ``"constant"`` keeps ``learning_rate_init``; ``"invscaling"`` uses
-        ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch;
-        ``"adaptive"`` divides the rate by 5 whenever ``n_iter_no_change``
-        epochs fail to improve by ``tol``, and stops once it is below 1e-6.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine", "step"}, \
+default="constant"
+        Learning-rate schedule. scikit-learn's three are ``solver="sgd"``'s
+        (Adam keeps ``learning_rate_init`` under them): ``"constant"`` keeps
+        ``learning_rate_init``; ``"invscaling"`` uses ``learning_rate_init /
+        (t_ + 1) ** power_t`` after each epoch; ``"adaptive"`` divides the rate
+        by 5 whenever ``n_iter_no_change`` epochs fail to improve by ``tol``,
+        and stops once it is below 1e-6. skmlp's two decay over ``max_iter``
+        epochs for both ``"sgd"`` and ``"adam"``: ``"cosine"`` trains epoch
+        ``k`` (from 0) at ``learning_rate_init * (1 + cos(pi * k / max_iter)) /
+        2``, ``"step"`` divides the rate by 10 after half of the epochs and
+        again after three quarters. With early stopping the decay still spans
+        ``max_iter`` epochs; ``partial_fit`` calls count as epochs and keep the
+        last rate past ``max_iter``.
     learning_rate_init : float, default=1e-3
         Initial learning rate of ``"sgd"`` and ``"adam"``.
     power_t : float, default=0.5
@@ -957,7 +989,23 @@ hidden_layer_sizes : array-like of int, default=(100,)
     monitor_validation : bool, default=False
         Hold out ``validation_fraction`` of the training data and record the
         validation loss and score of every epoch (``history_``,
-        ``validation_scores_``) without early stopping (skmlp addition)."""
+        ``validation_scores_``) without early stopping (skmlp addition).
+    input_dropout : float, default=0.0
+        Dropout rate in [0, 1) on the input features, before the first hidden
+        layer (skmlp addition; Srivastava et al. 2014 drop 20% of MNIST's
+        pixels). Not with ``"lbfgs"``.
+    max_norm : float or None, default=None
+        Max-norm constraint on the hidden layers' weights (skmlp addition): after
+        every update, each hidden unit's vector of incoming weights is rescaled
+        to an L2 norm of at most ``max_norm`` (Keras' ``MaxNorm``; Srivastava et
+        al. 2014 use 3-4 with dropout). The output layer is not constrained.
+        ``None`` constrains nothing. Not with ``"lbfgs"``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW, Loshchilov and Hutter 2019; skmlp
+        addition): every update also multiplies the kernels by ``1 -
+        learning_rate * weight_decay``, apart from the loss and its gradient
+        (unlike ``alpha``, which Adam rescales with the gradients). Biases and
+        batch-normalisation parameters are not decayed. Not with ``"lbfgs"``."""
 
 #: The fitted attributes both estimators share (``{attributes}`` in docstrings).
 SHARED_ATTRIBUTES_DOC = """\

@@ -123,6 +123,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         kernel_initializer="auto",
         class_weight=None,
         monitor_validation=False,
+        input_dropout=0.0,
+        max_norm=None,
+        weight_decay=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -152,6 +155,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             dropout=dropout,
             kernel_initializer=kernel_initializer,
             monitor_validation=monitor_validation,
+            input_dropout=input_dropout,
+            max_norm=max_norm,
+            weight_decay=weight_decay,
         )
         self.class_weight = class_weight
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 from collections.abc import Sequence
 
 import keras
@@ -21,6 +22,7 @@ __all__ = [
     "OUTPUT_ACTIVATIONS",
     "build_mlp",
     "check_param_budget",
+    "decay_kernels_only",
     "mlp_param_count",
     "seed_initializer",
 ]
@@ -256,6 +258,8 @@ def build_mlp(
     activation: str = "relu",
     batch_norm: bool = False,
     dropout: float = 0.0,
+    input_dropout: float = 0.0,
+    max_norm: float | None = None,
     kernel_initializer: str = "auto",
     l2: float = 0.0,
     seed: int | None = None,
@@ -265,10 +269,10 @@ def build_mlp(
 ) -> keras.Model:
     """Build an uncompiled Keras MLP network.
 
-    The network is ``Input -> [Dense(width, activation) -> BatchNormalization? ->
-    Dropout?] * n_hidden -> Dense(n_classes, output_activation)``: batch
-    normalisation and dropout follow every hidden layer, in the order the seed
-    notebook used.
+    The network is ``Input -> Dropout? -> [Dense(width, activation) ->
+    BatchNormalization? -> Dropout?] * n_hidden -> Dense(n_classes,
+    output_activation)``: batch normalisation and dropout follow every hidden
+    layer, in the order the seed notebook used.
 
     Parameters
     ----------
@@ -285,6 +289,12 @@ def build_mlp(
         Add a :class:`keras.layers.BatchNormalization` after each hidden layer.
     dropout : float, default=0.0
         Dropout rate in ``[0, 1)`` after each hidden layer; ``0`` adds no layer.
+    input_dropout : float, default=0.0
+        Dropout rate in ``[0, 1)`` on the inputs; ``0`` adds no layer.
+    max_norm : float or None, default=None
+        Constrain each hidden unit's incoming weight vector to an L2 norm of at
+        most this (:class:`keras.constraints.MaxNorm` on the hidden kernels,
+        applied by the optimizer after each update); ``None``: no constraint.
     kernel_initializer : str, default="auto"
         ``"auto"`` uses :func:`seed_initializer` for ReLU-family hidden layers and
         Glorot uniform otherwise (and for the output layer); any other value is a
@@ -333,8 +343,11 @@ def build_mlp(
         )
     if activation not in ACTIVATIONS:
         raise ValueError(f"Unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}.")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+    for label, rate in (("dropout", dropout), ("input_dropout", input_dropout)):
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"{label} must be in [0, 1), got {rate}.")
+    if max_norm is not None and not float(max_norm) > 0:
+        raise ValueError(f"max_norm must be > 0 or None, got {max_norm}.")
     widths = [int(w) for w in hidden_layer_sizes]
     if any(w < 1 for w in widths):
         raise ValueError(f"hidden_layer_sizes must all be > 0, got {list(hidden_layer_sizes)}.")
@@ -343,8 +356,15 @@ def build_mlp(
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     layers = [keras.Input(shape=(int(n_features),), name="features", dtype=dtype)]
     fan_in = int(n_features)
-    # per hidden layer: a kernel seed and a dropout seed; then the output kernel's
-    seeds = _layer_seeds(seed, 2 * len(widths) + 1)
+    # per hidden layer: a kernel seed and a dropout seed; then the output kernel's,
+    # then the input dropout's (a prefix of the seeds is the same for any count)
+    seeds = _layer_seeds(seed, 2 * len(widths) + 2)
+    if input_dropout > 0:
+        layers.append(
+            keras.layers.Dropout(
+                float(input_dropout), seed=seeds[-1], name="input_dropout", dtype=dtype
+            )
+        )
     for i, width in enumerate(widths, start=1):
         layers.append(
             keras.layers.Dense(
@@ -354,6 +374,9 @@ def build_mlp(
                     _kernel_initializer(kernel_initializer, activation, fan_in, seeds[2 * i - 2])
                 ),
                 kernel_regularizer=regularizer,
+                kernel_constraint=None
+                if max_norm is None
+                else keras.constraints.MaxNorm(float(max_norm), axis=0),
                 name=f"hidden_{i}",
                 dtype=dtype,
             )
@@ -371,7 +394,7 @@ def build_mlp(
         "glorot_uniform" if kernel_initializer == "auto" else kernel_initializer,
         "linear",
         fan_in,
-        seeds[-1],
+        seeds[-2],
     )
     layers.append(
         keras.layers.Dense(
@@ -388,3 +411,33 @@ def build_mlp(
         if isinstance(getattr(layer, "kernel_initializer", None), _HostInitializer):
             layer.kernel_initializer = layer.kernel_initializer.init  # what its config says
     return model
+
+
+#: Variables that decoupled weight decay leaves alone: biases and batch
+#: normalisation's scale and offset (matched in the variables' names).
+_NO_DECAY = ("bias", "gamma", "beta")
+
+
+def decay_kernels_only(optimizer) -> None:
+    """Restrict an optimizer's decoupled weight decay to the kernels.
+
+    Keras decays every trainable variable unless told otherwise, and the
+    exclusions are not part of an optimizer's config: an optimizer rebuilt
+    from a config (a loaded model, TensorFlow's training engine) needs them
+    again. Harmless without weight decay, and on a built optimizer.
+
+    Parameters
+    ----------
+    optimizer : keras.optimizers.Optimizer or None
+        The optimizer to restrict.
+    """
+    if optimizer is None or not getattr(optimizer, "weight_decay", None):
+        return
+    if getattr(optimizer, "_exclude_from_weight_decay_pattern", None) is not None:
+        return
+    if getattr(optimizer, "built", False):
+        # Keras refuses the public call once built; its cache is then rebuilt
+        optimizer._exclude_from_weight_decay_pattern = re.compile("|".join(_NO_DECAY))
+        optimizer._exclude_from_weight_decay_cache = {}
+        return
+    optimizer.exclude_from_weight_decay(var_names=list(_NO_DECAY))

@@ -67,6 +67,7 @@ _KERAS_CLASSES = {
         "keras.initializers",
     ),
     **dict.fromkeys(["L2", "L1", "L1L2"], "keras.regularizers"),
+    "MaxNorm": "keras.constraints",
     **dict.fromkeys(["Adam", "SGD"], "keras.optimizers"),
     **dict.fromkeys(["SparseCategoricalCrossentropy", "BinaryCrossentropy"], "keras.losses"),
     **dict.fromkeys(

@@ -115,6 +115,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         dropout=0.0,
         kernel_initializer="auto",
         monitor_validation=False,
+        input_dropout=0.0,
+        max_norm=None,
+        weight_decay=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -144,6 +147,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             dropout=dropout,
             kernel_initializer=kernel_initializer,
             monitor_validation=monitor_validation,
+            input_dropout=input_dropout,
+            max_norm=max_norm,
+            weight_decay=weight_decay,
         )
         self.loss = loss
 

@@ -36,6 +36,7 @@ import keras
 import numpy as np
 
 from ._backend import tensorflow_hidden
+from ._model import decay_kernels_only
 
 __all__ = [
     "clear",
@@ -163,6 +164,7 @@ def compile_forward_later(model, rows: int) -> None:
 def _new_engine(model):
     engine = keras.models.clone_model(model)
     engine.compile_from_config(model.get_compile_config())
+    decay_kernels_only(engine.optimizer)  # the exclusions are not in the config
     return engine
 
 

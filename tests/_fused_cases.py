@@ -152,6 +152,17 @@ def main():
                 (48,), batch_norm=True, dropout=0.2, monitor_validation=True, **base
             ).fit(X, y),
         ),
+        # the training controls: input dropout, max-norm, AdamW decay, cosine rate
+        "controls": lambda: MLPClassifier(
+            (48,),
+            input_dropout=0.2,
+            dropout=0.2,
+            max_norm=1.0,
+            weight_decay=0.05,
+            learning_rate="cosine",
+            learning_rate_init=0.01,
+            **base,
+        ).fit(X, y),
         "partial_fit": lambda: (
             MLPClassifier((32,), dropout=0.1, **base)
             .partial_fit(X[:1000], y[:1000], classes=np.arange(10))

@@ -31,7 +31,7 @@ def cases():
 
 
 CASES = ["bn_dropout_validation", "weights_sgd_no_shuffle", "early_stopping", "warm_start",
-         "blocks_of_4", "partial_fit"]  # fmt: skip
+         "blocks_of_4", "partial_fit", "controls"]  # fmt: skip
 
 
 # With batch normalisation, the gradient of the bias before it is zero up to

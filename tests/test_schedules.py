@@ -38,7 +38,7 @@ def test_adaptive_divides_by_five_then_stops(capsys):
 
 def test_unknown_schedule_is_refused():
     with pytest.raises(ValueError, match="schedule"):
-        LearningRateSchedule(0.1, "cosine")
+        LearningRateSchedule(0.1, "linear")
 
 
 def _estimator(**state):
