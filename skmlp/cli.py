@@ -1,6 +1,7 @@
 """The ``skmlp`` command: argument parsing only; the work is in the library.
 
-``skmlp run`` runs the seed's architecture comparison (:func:`skmlp.experiment.run_experiment`);
+``skmlp run`` runs the seed's architecture comparison, or the search a ``--config`` file
+names (:func:`skmlp.experiment.run_experiment`);
 ``skmlp predict`` applies a saved model to new data. Errors a user can fix (unknown
 dataset, missing data, unwritable folder, bad file) print one line and exit with 2.
 """
@@ -29,6 +30,8 @@ examples:
   skmlp run                                   # the six seed architectures on sklearn's digits
   skmlp run --dataset mnist --data-dir ~/mnist --out results/mnist
   skmlp run --dataset mnist --n-train 3000 --epochs 3 --architectures mlp2,mlp2-bn-do
+  skmlp run --config search.toml               # your data, search space and search
+  skmlp run --config search.toml --dask-scheduler tcp://scheduler:8786
   skmlp predict results/mnist/best_model.skmlp t10k-images-idx3-ubyte.gz
 
 models: best_model.skmlp is safe to load from anyone (no pickle). best_model.joblib is a
@@ -64,16 +67,26 @@ def _parser() -> argparse.ArgumentParser:
         "command resumes an interrupted run.",
     )
     run.add_argument(
-        "--dataset", default="digits", metavar="{digits,mnist,fashion-mnist}",
+        "--config", metavar="FILE",
+        help="a search file (TOML) naming the data, preprocessing, estimator settings, search "
+        "space and search; the experiment options below then come from it",
+    )  # fmt: skip
+    run.add_argument(
+        "--dask-scheduler", metavar="ADDRESS",
+        help="run the search's fits on the Dask cluster at ADDRESS (the output folder must be "
+        "on a file system the workers share)",
+    )  # fmt: skip
+    run.add_argument(
+        "--dataset", default=None, metavar="{digits,mnist,fashion-mnist}",
         help="data to use (default: digits, bundled with scikit-learn)",
     )  # fmt: skip
     run.add_argument("--data-dir", help="folder holding the IDX files of mnist/fashion-mnist")
-    run.add_argument("--architectures", default=names, help=f"comma-separated (default: {names})")
-    run.add_argument("--cv", type=int, default=3, help="stratified folds (default: 3)")
-    run.add_argument("--epochs", type=int, default=20, help="epochs per fit (default: 20)")
-    run.add_argument("--batch-size", type=int, default=100, help="minibatch (default: 100)")
+    run.add_argument("--architectures", default=None, help=f"comma-separated (default: {names})")
+    run.add_argument("--cv", type=int, default=None, help="stratified folds (default: 3)")
+    run.add_argument("--epochs", type=int, default=None, help="epochs per fit (default: 20)")
+    run.add_argument("--batch-size", type=int, default=None, help="minibatch (default: 100)")
     run.add_argument(
-        "--validation-fraction", type=float, default=0.1,
+        "--validation-fraction", type=float, default=None,
         help="share of the training data held out in the final refits for the validation "
         "loss curves (default: 0.1; 0 turns the curves off)",
     )  # fmt: skip
@@ -84,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default: skmlp_results/<dataset>); one run at a time per folder",
     )
     run.add_argument("--n-jobs", type=int, default=1, help="parallel CV fits (default: 1)")
-    run.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
+    run.add_argument("--random-state", type=int, default=None, help="seed (default: 0)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="print only the results table")
     run.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
@@ -264,22 +277,34 @@ def _cmd_run(args, backend) -> int:
         check_output_dir,
         default_output_dir,
         format_results,
+        load_config,
         run_experiment,
     )
 
-    config = ExperimentConfig(
-        dataset=args.dataset,
-        architectures=[a.strip() for a in args.architectures.split(",") if a.strip()],
-        cv=args.cv,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_fraction=args.validation_fraction,
-        random_state=args.random_state,
-        n_train=args.n_train,
-        n_test=args.n_test,
-    )
+    options = {
+        "dataset": args.dataset,
+        "architectures": args.architectures
+        and [a.strip() for a in args.architectures.split(",") if a.strip()],
+        "cv": args.cv,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "validation_fraction": args.validation_fraction,
+        "random_state": args.random_state,
+        "n_train": args.n_train,
+        "n_test": args.n_test,
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    if args.config:
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise ValueError(f"{flags}: with --config, set these in the config file")
+        config = load_config(args.config)
+    else:
+        config = ExperimentConfig(**given)
+    if args.dask_scheduler:
+        config.dask_scheduler = args.dask_scheduler
     config.validate()
-    out = args.out if args.out is not None else default_output_dir(config.dataset)
+    out = args.out if args.out is not None else default_output_dir(config.label)
     check_output_dir(out)
     if not args.quiet:
         print("Keras backend: {} ({})".format(*backend), flush=True)

@@ -110,22 +110,33 @@ def plot_weight_distributions(model, *, title: str = "Trained weight distributio
     return fig
 
 
-def plot_cv_scores(results):
-    """Cross-validated accuracy per architecture with ±1 std error bars.
+def plot_cv_scores(results, top: int = 15):
+    """Cross-validated accuracy per candidate with ±1 std error bars.
 
-    Test accuracy is drawn beside it for reference; selection used CV only.
+    Test accuracy is drawn beside it for the candidates that were scored on the
+    test set, for reference; selection used CV only.
 
     Parameters
     ----------
     results : pandas.DataFrame
-        ``ExperimentResult.results``.
+        ``ExperimentResult.results`` or ``ExperimentResult.ranking``: columns
+        ``architecture`` (or ``candidate``), ``cv_accuracy_mean``,
+        ``cv_accuracy_std``, and optionally ``test_accuracy`` and ``best``.
+    top : int, default=15
+        Draw at most this many candidates, the best by CV (``rank_cv``) first,
+        so that a large search stays readable.
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure.
     """
-    fig = _figure(figsize=(max(6.0, 1.3 * len(results)), 4.0), layout="constrained")
+    total = len(results)
+    if "rank_cv" in results and total > top:
+        results = results.sort_values("rank_cv").head(top)
+    results = results.reset_index(drop=True)
+    names = results["architecture"] if "architecture" in results else results["candidate"]
+    fig = _figure(figsize=(max(6.0, 0.9 * len(results) + 2), 4.0), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(results))
     ax.errorbar(
@@ -136,14 +147,17 @@ def plot_cv_scores(results):
         capsize=5,
         label="CV accuracy (mean ± std)",
     )
-    ax.plot(x + 0.1, 100 * results["test_accuracy"], "s", color="tab:red", label="test accuracy")
-    if "best" in results:
-        best = int(np.flatnonzero(results["best"].to_numpy())[0])
+    if "test_accuracy" in results:
+        ax.plot(x + 0.1, 100 * results["test_accuracy"], "s", color="tab:red",
+                label="test accuracy")  # fmt: skip
+    if "best" in results and results["best"].any():
+        best = int(np.flatnonzero(results["best"].to_numpy(dtype=bool))[0])
         ax.axvspan(best - 0.4, best + 0.4, color="gold", alpha=0.25, label="chosen by CV")
-    ax.set_xticks(x, results["architecture"], rotation=20)
-    ax.set_xlabel("architecture")
+    ax.set_xticks(x, names, rotation=20)
+    ax.set_xlabel("candidate")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title("Cross-validated accuracy per architecture")
+    shown = f" (the best {len(results)} of {total})" if total > len(results) else ""
+    ax.set_title(f"Cross-validated accuracy per candidate{shown}")
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
     return fig

@@ -1,0 +1,576 @@
+"""What an experiment runs: :class:`ExperimentConfig`, and search files in TOML.
+
+A config names the data, the preprocessing, the estimator's fixed settings, the
+search space and the search (grid, random, or successive halving over epochs or
+training rows), the validation scheme and the seed. :func:`load_config` reads one
+from a TOML file and checks every key and value before anything is loaded or
+trained; :data:`SEED_CONFIG` is the seed notebook's six architectures, what
+``skmlp run`` runs without ``--config``.
+
+A search file looks like this (every section and key is optional)::
+
+    name = "mnist-halving"              # the default output folder's name
+
+    [data]
+    dataset = "mnist"                   # or path = "train.csv" and target = "label",
+                                        # or npz = "data.npz", sklearn = "iris",
+                                        # openml = "mnist_784"
+    [preprocessing]
+    scaler = "auto"                     # pixels / standard / minmax / none
+
+    [estimator]                         # fixed MLPClassifier settings
+    max_iter = 40
+    learning_rate = "cosine"
+
+    [search]
+    kind = "halving-random"             # grid / random / halving-grid / halving-random
+    n_iter = 24                         # candidates drawn (random kinds)
+    resource = "epochs"                 # or "samples" (halving kinds)
+    cv = 3                              # stratified folds, or instead:
+    # validation_size = 10000           # one stratified split (rows or a fraction)
+    random_state = 0
+
+    [search.space]
+    hidden_layer_sizes = [[1024, 1024], [2048, 2048]]
+    dropout = { distribution = "uniform", low = 0.2, high = 0.5 }
+    learning_rate_init = { distribution = "loguniform", low = 1e-4, high = 3e-3 }
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from numbers import Integral, Real
+from pathlib import Path
+
+from ..architectures import SEED_ARCHITECTURES, Architecture, get_architecture
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "SEARCH_KINDS",
+    "SEED_CONFIG",
+    "SEED_SETTINGS",
+    "ConfigError",
+    "ExperimentConfig",
+    "load_config",
+]
+
+#: The seed notebook's training settings: Adam at Keras' defaults, batch 100,
+#: 20 epochs, no L2 penalty, and no early stop (every epoch runs).
+SEED_SETTINGS = {
+    "solver": "adam",
+    "learning_rate_init": 1e-3,
+    "batch_size": 100,
+    "max_iter": 20,
+    "alpha": 0.0,
+    "tol": 0.0,
+}
+
+#: The searches a config can name.
+SEARCH_KINDS = ("grid", "random", "halving-grid", "halving-random")
+#: The distributions a random search's space can name, with their keys.
+DISTRIBUTIONS = {
+    "uniform": "real numbers spread evenly from low to high",
+    "loguniform": "positive real numbers spread evenly in log scale from low to high",
+    "randint": "integers from low to high, both included",
+}
+_SCALERS = ("auto", "pixels", "standard", "minmax", "none")
+_DATA_SOURCES = ("dataset", "path", "npz", "sklearn", "openml")
+# estimator settings the experiment owns (its seed, its output, fresh fits)
+_EXPERIMENT_ONLY = ("random_state", "verbose", "warm_start")
+
+
+class ConfigError(ValueError):
+    """A search file or configuration that cannot run, with what is wrong in it."""
+
+
+def _type_name(value) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def _mlp_params() -> dict:
+    from .._classifier import MLPClassifier
+
+    return MLPClassifier().get_params()
+
+
+def _check_mlp_value(name: str, value, where: str) -> None:
+    """Refuse a value the estimator would refuse, naming where it came from."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from .._classifier import MLPClassifier
+
+    try:
+        est = MLPClassifier(**{name: value})
+        est._validate_params()
+        if name == "hidden_layer_sizes":
+            est._check_params()
+    except (InvalidParameterError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+@dataclass
+class ExperimentConfig:
+    """Settings of one experiment run; everything that changes its numbers.
+
+    Parameters
+    ----------
+    dataset : str, default="digits"
+        A built-in dataset (``"digits"``, ``"mnist"``, ``"fashion-mnist"``), or
+        the label of the data named by ``data``.
+    architectures : sequence of str
+        Names from :data:`skmlp.architectures.SEED_ARCHITECTURES`: the
+        candidates when ``space`` is ``None``.
+    cv : int, default=3
+        Number of stratified folds (when ``validation_size`` is ``None``).
+    epochs : int, default=20
+        Epochs of every fit (the estimator's ``max_iter``; the largest resource
+        of a halving search over epochs).
+    batch_size : int, default=100
+        Minibatch size.
+    learning_rate_init : float, default=1e-3
+        Initial learning rate.
+    validation_fraction : float, default=0.1
+        Part of the training set held out, in the final refits only, to draw
+        validation loss curves; 0 disables the curves.
+    random_state : int, default=0
+        Seed of the folds, the candidates drawn and every network.
+    n_train, n_test : int or None, default=None
+        Use a stratified subsample of this many training / test rows (for quick
+        runs); ``None`` uses all.
+    data : dict or None, default=None
+        Your own data (see :func:`skmlp.experiment.data.load_data`): one of
+        ``path`` (CSV or Parquet, with ``target``), ``npz``, ``sklearn`` or
+        ``openml``, and optionally ``test_path`` or ``test_size``.
+    preprocessing : {"auto", "pixels", "standard", "minmax", "none"}, default="auto"
+        The pipeline's first step: ``"pixels"`` divides by the largest pixel
+        value, ``"standard"`` and ``"minmax"`` are scikit-learn's scalers,
+        ``"none"`` passes the features as they are; ``"auto"`` is ``"pixels"``
+        for the image datasets and ``"standard"`` otherwise.
+    estimator : dict, default={}
+        Further fixed :class:`~skmlp.MLPClassifier` settings.
+    space : dict or None, default=None
+        The search space: each key an :class:`~skmlp.MLPClassifier` parameter
+        (or ``"architecture"``, built-in architecture names), each value a list
+        of choices or, for the random kinds, a distribution (a dict with
+        ``distribution`` and ``low``, ``high``). ``None``: the architectures.
+    search : {"grid", "random", "halving-grid", "halving-random"}, default="grid"
+        The search.
+    n_iter : int, default=10
+        Candidates drawn by the random kinds.
+    resource : {"epochs", "samples"}, default="epochs"
+        What successive halving gives more of to the candidates it keeps.
+    factor : float, default=3
+        Successive halving keeps 1 / ``factor`` of the candidates at each round
+        and gives them ``factor`` times the resource.
+    min_resources : int or None, default=None
+        The first round's epochs or training rows; ``None``: scikit-learn's
+        choice for rows, ``epochs / factor ** (rounds - 1)`` for epochs.
+    validation_size : float, int or None, default=None
+        Instead of ``cv`` folds, one stratified split of the training set
+        holding out this many rows (an int) or this fraction (a float).
+    report_top : int, default=6
+        How many candidates, best by CV first, are refitted on the whole
+        training set and scored once on the test set.
+    name : str or None, default=None
+        The run's name: the default output folder is ``skmlp_results/<name>``.
+    dask_scheduler : str or None, default=None
+        Address of a Dask scheduler to run the search's fits on (not part of
+        the run's identity: the results are the same).
+    """
+
+    dataset: str = "digits"
+    architectures: Sequence[str] = field(
+        default_factory=lambda: [a.name for a in SEED_ARCHITECTURES]
+    )
+    cv: int = 3
+    epochs: int = 20
+    batch_size: int = 100
+    learning_rate_init: float = 1e-3
+    validation_fraction: float = 0.1
+    random_state: int = 0
+    n_train: int | None = None
+    n_test: int | None = None
+    data: dict | None = None
+    preprocessing: str = "auto"
+    estimator: dict = field(default_factory=dict)
+    space: dict | None = None
+    search: str = "grid"
+    n_iter: int = 10
+    resource: str = "epochs"
+    factor: float = 3
+    min_resources: int | None = None
+    validation_size: float | None = None
+    report_top: int = 6
+    name: str | None = None
+    dask_scheduler: str | None = None
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` on a bad setting, before any work starts."""
+        from ..datasets import _LOADERS
+
+        if self.data is None and self.dataset not in _LOADERS:
+            raise ConfigError(
+                f"unknown dataset {self.dataset!r}; choose one of {', '.join(sorted(_LOADERS))}"
+            )
+        if self.space is None:
+            if not self.architectures:
+                raise ConfigError("no architectures to run")
+            for name in self.architectures:
+                get_architecture(name)
+            if len(set(self.architectures)) != len(self.architectures):
+                raise ConfigError("architectures are listed twice")
+        for name, low in (
+            ("cv", 2),
+            ("epochs", 1),
+            ("batch_size", 1),
+            ("n_iter", 1),
+            ("report_top", 1),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not 0 <= self.validation_fraction < 1:
+            raise ConfigError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
+        for name in ("n_train", "n_test"):
+            value = getattr(self, name)
+            if value is not None and value < 20:
+                raise ConfigError(f"{name} must be >= 20 (or None for all), got {value}")
+        if self.search not in SEARCH_KINDS:
+            raise ConfigError(
+                f"search must be one of {', '.join(SEARCH_KINDS)}, got {self.search!r}"
+            )
+        if self.resource not in ("epochs", "samples"):
+            raise ConfigError(f"resource must be 'epochs' or 'samples', got {self.resource!r}")
+        if not isinstance(self.factor, Real) or not self.factor > 1:
+            raise ConfigError(f"factor must be a number > 1, got {self.factor!r}")
+        if self.min_resources is not None and (
+            not isinstance(self.min_resources, Integral) or self.min_resources < 1
+        ):
+            raise ConfigError(f"min_resources must be an integer >= 1, got {self.min_resources!r}")
+        if self.resource == "epochs" and self.min_resources and self.min_resources > self.epochs:
+            raise ConfigError(
+                f"min_resources={self.min_resources} epochs is more than epochs={self.epochs}"
+            )
+        vs = self.validation_size
+        if vs is not None and not (
+            (isinstance(vs, float) and 0 < vs < 1)
+            or (isinstance(vs, Integral) and not isinstance(vs, bool) and vs >= 2)
+        ):
+            raise ConfigError(
+                f"validation_size must be a fraction in (0, 1) or a number of rows >= 2, got {vs!r}"
+            )
+        if self.preprocessing not in _SCALERS:
+            raise ConfigError(
+                f"preprocessing must be one of {', '.join(_SCALERS)}, got {self.preprocessing!r}"
+            )
+        _check_estimator(self.estimator, "estimator")
+        _check_space(self.space, self.search, self.resource)
+
+    def key(self) -> str:
+        """A short hash of the settings: runs with equal keys compute the same thing."""
+        settings = asdict(self)
+        settings.pop("dask_scheduler")  # where the fits run does not change them
+        blob = json.dumps(settings, sort_keys=True, default=_jsonable)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def archs(self) -> list[Architecture]:
+        """The architectures, as objects."""
+        return [get_architecture(n) for n in self.architectures]
+
+    @property
+    def label(self) -> str:
+        """The run's name, else the dataset's: the default output folder."""
+        return self.name or self.dataset
+
+    def param_space(self) -> list[dict]:
+        """The search space as scikit-learn takes it: a list of dicts of ``mlp__`` keys.
+
+        ``"architecture"`` expands to one dict per architecture, holding its
+        ``hidden_layer_sizes``, ``batch_norm`` and ``dropout``.
+        """
+        space = dict(self.space) if self.space is not None else {"architecture": self.architectures}
+        space = {k: _scipy(v) if isinstance(v, dict) else _choices(k, v) for k, v in space.items()}
+        names = space.pop("architecture", None)
+        rest = {f"mlp__{k}": v for k, v in space.items()}
+        if names is None:
+            return [rest]
+        return [
+            {**{f"mlp__{k}": [v] for k, v in get_architecture(n).params.items()}, **rest}
+            for n in names
+        ]
+
+
+def _jsonable(value):
+    if isinstance(value, tuple | list):
+        return list(value)
+    return repr(value)
+
+
+def _choices(name: str, values: list) -> list:
+    if name == "hidden_layer_sizes":
+        return [tuple(v) if isinstance(v, list) else v for v in values]
+    return list(values)
+
+
+def _scipy(spec: dict):
+    """A frozen scipy distribution from a checked ``{distribution, low, high}`` table."""
+    from scipy import stats
+
+    low, high = spec["low"], spec["high"]
+    kind = spec["distribution"]
+    if kind == "uniform":
+        return stats.uniform(low, high - low)
+    if kind == "loguniform":
+        return stats.loguniform(low, high)
+    return stats.randint(low, high + 1)
+
+
+def _check_estimator(settings: dict, where: str) -> None:
+    if not isinstance(settings, dict):
+        raise ConfigError(
+            f"{where} must be a table of MLPClassifier settings, got {_type_name(settings)}"
+        )
+    known = _mlp_params()
+    for name, value in settings.items():
+        if name not in known or name in _EXPERIMENT_ONLY:
+            raise ConfigError(_unknown(name, where, set(known) - set(_EXPERIMENT_ONLY)))
+        _check_mlp_value(name, _choices(name, [value])[0], f"{where}.{name}")
+
+
+def _unknown(name, where, known) -> str:
+    return f"unknown key {name!r} in [{where}]; known keys: {', '.join(sorted(known))}"
+
+
+def _check_distribution(name: str, spec: dict, where: str) -> None:
+    kind = spec.get("distribution")
+    if kind not in DISTRIBUTIONS:
+        raise ConfigError(
+            f"{where}: unknown distribution {kind!r}; choose one of "
+            + "; ".join(f"{k} ({v})" for k, v in DISTRIBUTIONS.items())
+        )
+    extra = set(spec) - {"distribution", "low", "high"}
+    if extra or "low" not in spec or "high" not in spec:
+        raise ConfigError(
+            f"{where}: a {kind} distribution takes exactly 'low' and 'high'"
+            + (f" (unknown: {', '.join(sorted(extra))})" if extra else "")
+        )
+    low, high = spec["low"], spec["high"]
+    number = Integral if kind == "randint" else Real
+    for bound, value in (("low", low), ("high", high)):
+        if isinstance(value, bool) or not isinstance(value, number) or not math.isfinite(value):
+            raise ConfigError(
+                f"{where}.{bound} must be {'an integer' if kind == 'randint' else 'a number'}, "
+                f"got {_type_name(value)}"
+            )
+    if not low < high:
+        raise ConfigError(f"{where}: low must be below high, got low={low}, high={high}")
+    if kind == "loguniform" and low <= 0:
+        raise ConfigError(f"{where}: a loguniform distribution needs low > 0, got {low}")
+    for value in (low, high):  # the estimator accepts both ends
+        _check_mlp_value(name, value, where)
+
+
+def _check_space(space, search: str, resource: str) -> None:
+    if space is None:
+        return
+    if not isinstance(space, dict) or not space:
+        raise ConfigError(f"search.space must be a non-empty table, got {_type_name(space)}")
+    known = set(_mlp_params()) - set(_EXPERIMENT_ONLY)
+    arch_keys = set(Architecture.__dataclass_fields__) & known
+    for name, values in space.items():
+        where = f"search.space.{name}"
+        if name == "architecture":
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"{where} must be a list of architecture names")
+            for n in values:
+                try:
+                    get_architecture(n)
+                except (KeyError, ValueError) as exc:
+                    raise ConfigError(f"{where}: {exc}") from None
+            clash = arch_keys & set(space)
+            if clash:
+                raise ConfigError(
+                    f"search.space names both architecture and {', '.join(sorted(clash))}, "
+                    "which an architecture sets"
+                )
+            continue
+        if name == "max_iter" and resource == "epochs" and search.startswith("halving"):
+            raise ConfigError(f"{where}: a halving search over epochs sets max_iter itself")
+        if name not in known:
+            raise ConfigError(_unknown(name, "search.space", known | {"architecture"}))
+        if isinstance(values, dict):
+            if not search.startswith("random") and search != "halving-random":
+                raise ConfigError(
+                    f"{where}: a {search} search needs a list of values, not a distribution "
+                    "(distributions are for the random kinds)"
+                )
+            _check_distribution(name, values, where)
+        elif isinstance(values, list) and values:
+            for value in _choices(name, values):
+                _check_mlp_value(name, value, where)
+        else:
+            raise ConfigError(
+                f"{where} must be a non-empty list of values or a distribution table, got "
+                f"{_type_name(values)}"
+            )
+
+
+# --------------------------------------------------------------- TOML files
+_SECTIONS = {
+    None: {"name", "data", "preprocessing", "estimator", "search"},
+    "data": {
+        *_DATA_SOURCES,
+        "target",
+        "test_path",
+        "test_size",
+        "n_train",
+        "n_test",
+        "version",
+    },
+    "preprocessing": {"scaler"},
+    "search": {
+        "kind",
+        "space",
+        "n_iter",
+        "resource",
+        "factor",
+        "min_resources",
+        "cv",
+        "validation_size",
+        "random_state",
+        "report_top",
+        "validation_fraction",
+        "dask_scheduler",
+    },
+}
+# (key, types, what) of the scalar settings
+_TYPES = {
+    "name": (str, "a string"),
+    "n_iter": (int, "an integer"),
+    "min_resources": (int, "an integer"),
+    "cv": (int, "an integer"),
+    "random_state": (int, "an integer"),
+    "report_top": (int, "an integer"),
+    "n_train": (int, "an integer"),
+    "n_test": (int, "an integer"),
+    "factor": ((int, float), "a number"),
+    "validation_size": ((int, float), "a number"),
+    "validation_fraction": ((int, float), "a number"),
+    "test_size": ((int, float), "a number"),
+    "kind": (str, "a string"),
+    "resource": (str, "a string"),
+    "scaler": (str, "a string"),
+    "dask_scheduler": (str, "a string"),
+    "target": (str, "a string"),
+    "version": (int, "an integer"),
+    **{k: (str, "a string") for k in (*_DATA_SOURCES, "test_path")},
+}
+
+
+def _check_table(table, section, path) -> None:
+    where = section or "the top level"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{section}] must be a table, got {_type_name(table)}")
+    for key, value in table.items():
+        if key not in _SECTIONS[section]:
+            raise ConfigError(f"{path}: {_unknown(key, where, _SECTIONS[section])}")
+        if key in _TYPES:
+            types, what = _TYPES[key]
+            if isinstance(value, bool) or not isinstance(value, types):
+                name = f"{section}.{key}" if section else key
+                raise ConfigError(f"{path}: {name} must be {what}, got {_type_name(value)}")
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and check a search file (TOML).
+
+    Parameters
+    ----------
+    path : str or path
+        The file; its relative data paths are relative to its folder.
+
+    Returns
+    -------
+    ExperimentConfig
+        The checked configuration.
+
+    Raises
+    ------
+    ConfigError
+        On a file that is not TOML, an unknown key, a value of the wrong type,
+        a bad distribution or any setting the estimator refuses; the message
+        names the key.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid TOML file: {exc}") from None
+    _check_table(raw, None, path)
+    for section in ("data", "preprocessing", "search"):
+        _check_table(raw.get(section, {}), section, path)
+    data = dict(raw.get("data", {}))
+    search = dict(raw.get("search", {}))
+    estimator = dict(raw.get("estimator", {}))
+    if not isinstance(raw.get("estimator", {}), dict):
+        raise ConfigError(f"{path}: [estimator] must be a table")
+    settings = {}
+    sources = [k for k in _DATA_SOURCES if k in data]
+    if len(sources) > 1:
+        raise ConfigError(f"{path}: [data] names {' and '.join(sources)}; name one source")
+    if "dataset" in data:
+        settings["dataset"] = data.pop("dataset")
+    for key in ("n_train", "n_test"):
+        if key in data:
+            settings[key] = data.pop(key)
+    if data:
+        if "path" in data:
+            data["path"] = str(path.parent / data["path"])
+        if "npz" in data:
+            data["npz"] = str(path.parent / data["npz"])
+        if "test_path" in data:
+            data["test_path"] = str(path.parent / data["test_path"])
+        settings["data"] = data
+        settings["dataset"] = Path(data.get("path") or data.get("npz") or "").stem or str(
+            data.get("sklearn") or data.get("openml")
+        )
+    if "scaler" in raw.get("preprocessing", {}):
+        settings["preprocessing"] = raw["preprocessing"]["scaler"]
+    # the estimator's training settings the experiment owns
+    for key, target in (
+        ("max_iter", "epochs"),
+        ("batch_size", "batch_size"),
+        ("learning_rate_init", "learning_rate_init"),
+    ):
+        if key in estimator:
+            settings[target] = estimator.pop(key)
+    settings["estimator"] = estimator
+    if "kind" in search:
+        settings["search"] = search.pop("kind")
+    if "space" in search:
+        settings["space"] = search.pop("space")
+    settings.update(search)
+    if "name" in raw:
+        settings["name"] = raw["name"]
+    config = ExperimentConfig(**settings)
+    try:
+        config.validate()
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return config
+
+
+#: The seed notebook's six architectures: ``skmlp run`` without ``--config``.
+SEED_CONFIG = ExperimentConfig()

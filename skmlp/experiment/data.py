@@ -1,0 +1,376 @@
+"""The experiment's data: built-in datasets, your own files, scikit-learn's and OpenML's.
+
+:func:`load_data` returns every source in the form of :mod:`skmlp.datasets`: a
+:class:`~sklearn.utils.Bunch` with ``X_train, y_train, X_test, y_test``,
+``sha256`` (of the arrays), ``files`` and ``pixel_max`` (``None`` for data that
+are not images). Sources, by the key that names them in a config's ``[data]``:
+
+``dataset``
+    ``"digits"``, ``"mnist"``, ``"fashion-mnist"`` (:func:`skmlp.datasets.load_dataset`).
+``path``
+    A CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``; needs
+    ``pyarrow``) file with a ``target`` column; every other column is a
+    feature and must be numeric, without missing values. A ``test_path`` file
+    of the same columns is the test set; without one, a stratified
+    ``test_size`` split (default 0.2) is made once and recorded in the output
+    folder (``test_split.json``), and reused from there.
+``npz``
+    A NumPy ``.npz`` with ``X_train, y_train, X_test, y_test``, or ``X, y``
+    (then split as above). Read without pickle, each array's declared size
+    checked against the file before it is allocated.
+``sklearn``
+    One of scikit-learn's bundled datasets (``iris``, ``wine``,
+    ``breast_cancer``, ``digits``) or one it has cached (``covtype``,
+    ``olivetti_faces``), never downloaded here.
+``openml``
+    An OpenML dataset by name (``version`` optional), through
+    :func:`sklearn.datasets.fetch_openml`; offline, scikit-learn's cache serves it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+
+from .._io import atomic_write_json
+from .config import ConfigError
+
+__all__ = ["load_data"]
+
+_SKLEARN_BUNDLED = ("iris", "wine", "breast_cancer", "digits")
+_SKLEARN_CACHED = ("covtype", "olivetti_faces")
+_PARQUET = (".parquet", ".pq")
+_DEFAULT_TEST_SIZE = 0.2
+
+
+def _memory_budget() -> int:
+    """Bytes a data file may expand to: half the physical memory (1 GiB if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (AttributeError, ValueError, OSError):
+        return 2**30
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sha256_arrays(*arrays) -> str:
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(str((a.shape, a.dtype.str)).encode())
+        digest.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------ tables
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise ConfigError(f"data file {path} does not exist")
+    name = path.name.lower()
+    try:
+        if name.endswith(_PARQUET):
+            try:
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise ConfigError(
+                    f"{path}: reading Parquet needs pyarrow: pip install 'skmlp[parquet]'"
+                ) from None
+            meta = pq.ParquetFile(path).metadata
+            size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            if size > _memory_budget():
+                raise ConfigError(
+                    f"{path}: its columns expand to {size:,} bytes, more than the "
+                    f"{_memory_budget():,} allowed (half this machine's memory)"
+                )
+            return pd.read_parquet(path)
+        if name.endswith((".csv", ".csv.gz")):
+            return pd.read_csv(path)
+    except ConfigError:
+        raise
+    except Exception as exc:  # pandas and pyarrow raise many kinds on a bad file
+        raise ConfigError(f"{path}: cannot read it as a table: {exc}") from None
+    raise ConfigError(f"{path}: not a .csv, .csv.gz, .parquet or .pq file")
+
+
+def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None):
+    """Features and target of a table, every column checked."""
+    if target not in frame.columns:
+        raise ConfigError(
+            f"{path}: no target column {target!r}; its columns are "
+            f"{', '.join(map(str, frame.columns[:20]))}"
+            + (" ..." if len(frame.columns) > 20 else "")
+        )
+    y = frame[target]
+    if y.isna().any():
+        rows = np.flatnonzero(y.isna().to_numpy())[:5].tolist()
+        raise ConfigError(f"{path}: the target column {target!r} is empty in rows {rows}")
+    features = frame.drop(columns=[target])
+    if columns is not None and list(features.columns) != list(columns):
+        missing = [c for c in columns if c not in features.columns]
+        extra = [c for c in features.columns if c not in columns]
+        raise ConfigError(
+            f"{path}: its feature columns differ from the training file's"
+            + (f"; missing: {', '.join(map(str, missing))}" if missing else "")
+            + (f"; not in the training file: {', '.join(map(str, extra))}" if extra else "")
+            + ("; same columns in another order" if not missing and not extra else "")
+        )
+    if features.shape[1] == 0:
+        raise ConfigError(f"{path}: no feature columns besides the target {target!r}")
+    for name in features.columns:
+        column = features[name]
+        if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
+            bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
+            example = f" (e.g. {bad.iloc[0]!r} in row {bad.index[0]})" if len(bad) else ""
+            raise ConfigError(
+                f"{path}: feature column {name!r} is not numeric{example}; encode it as "
+                "numbers or drop it"
+            )
+        if column.isna().any():
+            rows = np.flatnonzero(column.isna().to_numpy())[:5].tolist()
+            raise ConfigError(f"{path}: feature column {name!r} has missing values in rows {rows}")
+        if not np.isfinite(column.to_numpy(dtype=np.float64)).all():
+            raise ConfigError(f"{path}: feature column {name!r} holds inf")
+    return features.to_numpy(dtype=np.float32), y.to_numpy(), list(features.columns)
+
+
+# --------------------------------------------------------------------- npz
+def _read_npz(path: Path) -> dict:
+    """The arrays of an ``.npz``, without pickle, each size checked before it is read."""
+    if not path.is_file():
+        raise ConfigError(f"data file {path} does not exist")
+    budget, total, out = _memory_budget(), 0, {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                key = info.filename.removesuffix(".npy")
+                if key not in ("X", "y", "X_train", "y_train", "X_test", "y_test"):
+                    raise ConfigError(
+                        f"{path}: unexpected array {key!r}; an .npz for skmlp holds X_train, "
+                        "y_train, X_test, y_test (or X and y) only"
+                    )
+                with archive.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    shape, _, dtype = np.lib.format._read_array_header(f, version)
+                    if dtype.hasobject:
+                        raise ConfigError(f"{path}: array {key!r} holds Python objects")
+                    nbytes = math.prod(shape) * dtype.itemsize
+                    total += nbytes
+                    if nbytes > info.file_size or total > budget:
+                        raise ConfigError(
+                            f"{path}: array {key!r} declares {nbytes:,} bytes, more than its "
+                            f"{info.file_size:,} stored bytes or the {budget:,} allowed"
+                        )
+                    out[key] = np.lib.format.read_array(f, allow_pickle=False)
+    except ConfigError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise ConfigError(f"{path}: not a readable .npz file: {exc}") from None
+    pairs = {"X", "y"} if "X" in out or "y" in out else {"X_train", "y_train"}
+    wanted = pairs | ({"X_test", "y_test"} & set(out))
+    if not pairs <= set(out) or set(out) != wanted or ("X_test" in out) != ("y_test" in out):
+        raise ConfigError(
+            f"{path}: holds {', '.join(sorted(out)) or 'nothing'}; it needs X_train, y_train, "
+            "X_test, y_test, or X_train, y_train, or X, y"
+        )
+    for xk, yk in (("X", "y"), ("X_train", "y_train"), ("X_test", "y_test")):
+        if xk not in out:
+            continue
+        X, y = out[xk], out[yk]
+        if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+            raise ConfigError(
+                f"{path}: {xk} must be 2-D and {yk} 1-D of as many rows; got {X.shape} and "
+                f"{y.shape}"
+            )
+        if X.dtype.kind not in "biuf" or not np.isfinite(X.astype(np.float64)).all():
+            raise ConfigError(f"{path}: {xk} must hold finite numbers (dtype {X.dtype})")
+    if "X_test" in out and out["X_test"].shape[1] != out.get("X_train", out.get("X")).shape[1]:
+        raise ConfigError(f"{path}: X_test has another number of columns than X_train")
+    return out
+
+
+# ----------------------------------------------------- the recorded split
+def _split_once(X, y, source_sha: str, test_size, seed: int, out: Path | None, name: str):
+    """A stratified test split, made once and recorded in ``out/test_split.json``."""
+    from sklearn.model_selection import train_test_split
+
+    record_path = out / "test_split.json" if out is not None else None
+    if record_path is not None and record_path.is_file():
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        if record.get("source_sha256") != source_sha:
+            raise ConfigError(
+                f"{record_path} records a split of other data than {name}: delete it, or use "
+                "another output folder"
+            )
+        test = np.asarray(record["test_rows"], dtype=np.int64)
+    else:
+        rows = np.arange(len(y))
+        try:
+            _, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: cannot make a stratified test split: {exc}") from None
+        test = np.sort(test)
+        if record_path is not None:
+            atomic_write_json(
+                record_path,
+                {
+                    "source_sha256": source_sha,
+                    "test_size": test_size,
+                    "random_state": seed,
+                    "n_rows": len(y),
+                    "test_rows": test.tolist(),
+                },
+            )
+    train = np.setdiff1d(np.arange(len(y)), test)
+    return X[train], y[train], X[test], y[test]
+
+
+def _own_bunch(name, X_train, y_train, X_test, y_test, files, sha=None, **extra) -> Bunch:
+    return Bunch(
+        name=name,
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        pixel_max=None,
+        files=files,
+        sha256=sha or _sha256_arrays(X_train, y_train, X_test, y_test),
+        **extra,
+    )
+
+
+def load_data(config, data_dir=None, out: Path | None = None) -> Bunch:
+    """Load the data a config names, checked, with its train/test split.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        ``config.data`` names your own data; ``None`` means the built-in
+        ``config.dataset``.
+    data_dir : str, path or None, default=None
+        Folder of the IDX files of the built-in datasets.
+    out : path or None, default=None
+        The output folder, where a split made here is recorded and found again.
+
+    Returns
+    -------
+    Bunch
+        ``X_train, y_train, X_test, y_test``, ``sha256``, ``files``, ``pixel_max``.
+
+    Raises
+    ------
+    ConfigError
+        A missing file or column, a non-numeric or incomplete feature column
+        (named), an array of the wrong shape, or data too large for memory.
+    """
+    spec = config.data
+    if spec is None:
+        from ..datasets import load_dataset
+
+        return load_dataset(config.dataset, data_dir)
+    seed, test_size = config.random_state, spec.get("test_size", _DEFAULT_TEST_SIZE)
+    if "test_path" in spec and "test_size" in spec:
+        raise ConfigError("[data] names both test_path and test_size; name one")
+    if "test_path" in spec and "path" not in spec:
+        raise ConfigError("[data] test_path goes with path (a CSV or Parquet training file)")
+    if "target" in spec and "path" not in spec:
+        raise ConfigError("[data] target names a column of a path (CSV or Parquet) file")
+    if not (isinstance(test_size, int) and test_size >= 2) and not 0 < test_size < 1:
+        raise ConfigError(
+            f"[data] test_size must be a fraction in (0, 1) or rows >= 2, got {test_size}"
+        )
+    if "path" in spec:
+        path = Path(spec["path"])
+        if "target" not in spec:
+            raise ConfigError(f"[data] path = {path}: name its target column (target = ...)")
+        X, y, columns = _split_table(_read_table(path), spec["target"], path)
+        files = {"train": str(path)}
+        sha = _sha256_file(path)
+        if "test_path" in spec:
+            test_path = Path(spec["test_path"])
+            X_test, y_test, _ = _split_table(
+                _read_table(test_path), spec["target"], test_path, columns=columns
+            )
+            files["test"] = str(test_path)
+            sha = hashlib.sha256((sha + _sha256_file(test_path)).encode()).hexdigest()
+            return _own_bunch(path.stem, X, y, X_test, y_test, files, sha, feature_names=columns)
+        parts = _split_once(X, y, sha, test_size, seed, out, str(path))
+        return _own_bunch(path.stem, *parts, files, sha, feature_names=columns)
+    if "npz" in spec:
+        path = Path(spec["npz"])
+        arrays = _read_npz(path)
+        sha = _sha256_file(path)
+        if "X_test" in arrays:
+            if "test_size" in spec:
+                raise ConfigError(f"{path} holds a test set; test_size has nothing to split")
+            return _own_bunch(
+                path.stem,
+                arrays["X_train"],
+                arrays["y_train"],
+                arrays["X_test"],
+                arrays["y_test"],
+                {"npz": str(path)},
+                sha,
+            )
+        X, y = arrays.get("X", arrays.get("X_train")), arrays.get("y", arrays.get("y_train"))
+        parts = _split_once(X, y, sha, test_size, seed, out, str(path))
+        return _own_bunch(path.stem, *parts, {"npz": str(path)}, sha)
+    if "sklearn" in spec:
+        X, y, name = _sklearn_dataset(spec["sklearn"])
+    else:
+        X, y, name = _openml_dataset(spec["openml"], spec.get("version"))
+    sha = _sha256_arrays(X, y)
+    parts = _split_once(X, y, sha, test_size, seed, out, name)
+    return _own_bunch(name, *parts, {}, sha)
+
+
+def _sklearn_dataset(name: str):
+    import sklearn.datasets as skd
+
+    if name in _SKLEARN_BUNDLED:
+        X, y = getattr(skd, f"load_{name}")(return_X_y=True)
+    elif name in _SKLEARN_CACHED:
+        try:
+            X, y = getattr(skd, f"fetch_{name}")(download_if_missing=False, return_X_y=True)
+        except OSError:
+            raise ConfigError(
+                f"scikit-learn's {name} is not in its cache ({skd.get_data_home()}); fetch it "
+                f"once online with sklearn.datasets.fetch_{name}()"
+            ) from None
+    else:
+        raise ConfigError(
+            f"unknown scikit-learn dataset {name!r}; choose one of "
+            f"{', '.join(_SKLEARN_BUNDLED + _SKLEARN_CACHED)}"
+        )
+    return np.asarray(X, dtype=np.float32), np.asarray(y), f"sklearn-{name}"
+
+
+def _openml_dataset(name: str, version):
+    from sklearn.datasets import fetch_openml
+
+    try:
+        bunch = fetch_openml(name=name, version=version or "active", as_frame=True, parser="auto")
+    except Exception as exc:  # offline and not cached: URLError; unknown name: ValueError
+        raise ConfigError(
+            f"OpenML dataset {name!r} could not be loaded ({type(exc).__name__}: {exc}); "
+            "offline, it must be in scikit-learn's cache (fetch it once online)"
+        ) from None
+    frame = bunch.frame
+    target = bunch.target_names[0] if bunch.target_names else None
+    if target is None:
+        raise ConfigError(f"OpenML dataset {name!r} has no default target")
+    X, y, _ = _split_table(frame, target, Path(f"openml:{name}"))
+    return X, y, f"openml-{name}"

@@ -1,0 +1,441 @@
+"""The search: resumable fits, every kind of search, and the candidates it ranked.
+
+Every fit of a search goes through :class:`_ResumableFit`: a fit whose parameters
+and exact training rows were already scored is not run again, its stored record
+is replayed. :func:`build_search` makes the config's search (grid, random, or
+successive halving over epochs or rows, scikit-learn's own classes) over that
+wrapper; :func:`rank_candidates` reads back, from the stored records, each
+candidate's cross-validated scores at the last round it reached and ranks them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.model_selection import (
+    GridSearchCV,
+    ParameterGrid,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from .._io import atomic_write_json
+from ..architectures import SEED_ARCHITECTURES, Architecture, param_grid
+from ._files import _read_json
+
+__all__ = ["build_search", "make_search", "rank_candidates"]
+
+_PREFIX = "estimator__mlp__"
+
+
+# --------------------------------------------------- resumable CV fitting
+def _fingerprint(*arrays) -> str:
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(str((a.shape, a.dtype.str)).encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def _params_record(estimator) -> dict:
+    mlp = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    return {k: repr(v) for k, v in mlp.get_params().items()}
+
+
+def _params_key(estimator) -> str:
+    params = {k: repr(v) for k, v in sorted(estimator.get_params(deep=True).items())}
+    params = {k: v for k, v in params.items() if "object at 0x" not in v}
+    return json.dumps(params, sort_keys=True)
+
+
+def _fit_key(estimator, *arrays) -> str:
+    """Identify a fit: the Keras backend, the estimator's parameters and the exact data.
+
+    The backend is part of the key because the backends' random streams differ:
+    a run resumed under another backend re-runs its folds rather than mixing.
+    """
+    import keras
+
+    blob = keras.backend.backend() + _params_key(estimator) + _fingerprint(*arrays)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class _ResumableFit(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Fit ``estimator``, unless a fit of the same parameters on the same data is stored.
+
+    With :func:`_resumable_scorer` it lets a search skip every fold whose scores
+    are already on disk; the scorer stores a fold's record the moment it is
+    scored.
+    """
+
+    def __init__(self, estimator, store=None, progress=None):
+        self.estimator = estimator
+        self.store = store
+        self.progress = progress
+
+    def fit(self, X, y):
+        key = _fit_key(self.estimator, X, y)
+        self.key_ = key
+        self.n_train_ = len(y)
+        path = Path(self.store) / f"{key}.json"
+        self.record_ = _read_json(path) if path.is_file() else None
+        if self.record_ is None:
+            self.started_ = time.time()
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                self.estimator_ = clone(self.estimator).fit(X, y)
+            self.fit_time_ = time.perf_counter() - start
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(X)
+
+
+def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
+    """Score a fold, or replay its stored scores; store new ones at once."""
+    if estimator.record_ is not None:
+        return estimator.record_["scores"]
+    inner = estimator.estimator_
+    proba = inner.predict_proba(X)
+    classes = inner.classes_
+    scores = {
+        "accuracy": float(accuracy_score(y, classes[proba.argmax(axis=1)])),
+        "neg_log_loss": float(-log_loss(y, proba, labels=classes)),
+    }
+    mlp = inner[-1] if isinstance(inner, Pipeline) else inner
+    record = {
+        "key": estimator.key_,
+        "params": _params_record(inner),
+        "scores": scores,
+        "fit_time": estimator.fit_time_,
+        "started": estimator.started_,
+        "n_iter": int(mlp.n_iter_),
+        "history": mlp.history_,
+        "n_train": int(estimator.n_train_),
+        "n_test": len(y),
+        "n_params": int(mlp.n_params_),
+    }
+    atomic_write_json(Path(estimator.store) / f"{estimator.key_}.json", record)
+    if estimator.progress:
+        _report_progress(estimator.store, estimator.progress)
+    return scores
+
+
+def _accuracy_scorer(estimator: _ResumableFit, X, y) -> float:
+    """The halving searches take one score: accuracy (the log-loss is stored too)."""
+    return _resumable_scorer(estimator, X, y)["accuracy"]
+
+
+# ---------------------------------------------------------------- progress
+def _estimate_left(
+    done: list[tuple[float, float]], remaining: list[float], flops_per_param: float | None = None
+) -> float | None:
+    """Seconds the ``remaining`` fits will take (see :func:`skmlp._progress.estimate_left`)."""
+    from .._progress import estimate_left
+
+    return estimate_left(done, remaining, flops_per_param)
+
+
+# Progress bars of this process, by run; not in the ``progress`` dict, which is
+# copied into the fits (and into joblib's workers, which print plain lines).
+_BARS: dict = {}
+
+
+def _report_progress(store, progress: dict) -> None:
+    """Show fits done, time elapsed and an estimate of the time left."""
+    from .._progress import ProgressBar
+
+    records = [json.loads(p.read_text()) for p in Path(store).glob("*.json")]
+    new = [r for r in records if r["key"] not in progress["cached_keys"]]
+    remaining = list(progress["fit_params"])
+    for r in records:
+        if r.get("n_params") in remaining:
+            remaining.remove(r["n_params"])
+    elapsed = time.time() - progress["started"]
+    left = _estimate_left(
+        [(r["n_params"], r["fit_time"]) for r in new], remaining, progress.get("flops_per_param")
+    )
+    busy = sum(r["fit_time"] for r in new)
+    if left is not None and busy > 0:
+        # parallel fits, scoring and overheads, measured since the first new fit
+        # began (not from the start, which includes loading and compiling ahead)
+        since = min((r["started"] for r in new if "started" in r), default=progress["started"])
+        left *= (time.time() - since) / busy
+    bar = _BARS.get(progress.get("bar")) or ProgressBar(progress["total"], "CV fits", plain=True)
+    bar.update(min(len(records), progress["total"]), elapsed, left, " for the CV")
+
+
+# ---------------------------------------------------------------- searches
+def make_search(
+    pipeline: Pipeline,
+    architectures: Sequence[Architecture] = SEED_ARCHITECTURES,
+    *,
+    cv: int = 3,
+    random_state: int = 0,
+    n_jobs: int | None = None,
+    store: str | Path | None = None,
+    progress: dict | None = None,
+) -> GridSearchCV:
+    """The seed experiment's grid search over architectures.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        From :func:`make_pipeline`; its last step must be named ``"mlp"``.
+    architectures : sequence of Architecture, default=SEED_ARCHITECTURES
+        The candidates.
+    cv : int, default=3
+        Number of stratified, shuffled folds.
+    random_state : int, default=0
+        Seed of the fold shuffling.
+    n_jobs : int or None, default=None
+        Parallel fits, as in GridSearchCV.
+    store : str, path or None, default=None
+        With a folder, every fold's scores are stored there as it ends and found
+        again on the next run (the search is resumable). ``None`` gives a plain
+        ``GridSearchCV`` over the pipeline, scored on accuracy and log-loss.
+    progress : dict or None, default=None
+        Internal: progress reporting of :func:`run_experiment`.
+
+    Returns
+    -------
+    GridSearchCV
+        Unfitted; ``refit=False`` (each architecture is refitted separately).
+    """
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
+    if store is None:
+        return GridSearchCV(
+            pipeline,
+            param_grid(architectures, prefix="mlp__"),
+            cv=folds,
+            scoring={"accuracy": "accuracy", "neg_log_loss": "neg_log_loss"},
+            refit=False,
+            n_jobs=n_jobs,
+            error_score="raise",
+        )
+    Path(store).mkdir(parents=True, exist_ok=True)
+    return GridSearchCV(
+        _ResumableFit(pipeline, store=str(store), progress=progress),
+        param_grid(architectures, prefix=_PREFIX),
+        cv=folds,
+        scoring=_resumable_scorer,
+        refit=False,
+        n_jobs=n_jobs,
+        error_score="raise",
+    )
+
+
+def splitter(config):
+    """The config's validation scheme: stratified folds, or one stratified split."""
+    if config.validation_size is not None:
+        return StratifiedShuffleSplit(
+            n_splits=1, test_size=config.validation_size, random_state=config.random_state
+        )
+    return StratifiedKFold(n_splits=config.cv, shuffle=True, random_state=config.random_state)
+
+
+def _space(config) -> list[dict]:
+    return [{_PREFIX + k[len("mlp__") :]: v for k, v in d.items()} for d in config.param_space()]
+
+
+def _resource(config) -> str:
+    return _PREFIX + "max_iter" if config.resource == "epochs" else "n_samples"
+
+
+def build_search(config, pipeline: Pipeline, store: Path, n_jobs, progress=None):
+    """The config's search over ``pipeline``, each fit resumable from ``store``.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The search, its space, its validation scheme and seed.
+    pipeline : Pipeline
+        The pipeline with the fixed settings; its last step is ``"mlp"``.
+    store : path
+        Folder of the fits' records.
+    n_jobs : int or None
+        Parallel fits.
+    progress : dict or None, default=None
+        Progress reporting (see :func:`_report_progress`).
+
+    Returns
+    -------
+    BaseSearchCV
+        Unfitted, ``refit=False``: a ``GridSearchCV``, ``RandomizedSearchCV``,
+        ``HalvingGridSearchCV`` or ``HalvingRandomSearchCV``.
+    """
+    Path(store).mkdir(parents=True, exist_ok=True)
+    wrapper = _ResumableFit(pipeline, store=str(store), progress=progress)
+    common = dict(cv=splitter(config), refit=False, n_jobs=n_jobs, error_score="raise")
+    space = _space(config)
+    if config.search == "grid":
+        return GridSearchCV(wrapper, space, scoring=_resumable_scorer, **common)
+    if config.search == "random":
+        return RandomizedSearchCV(
+            wrapper,
+            space,
+            n_iter=config.n_iter,
+            scoring=_resumable_scorer,
+            random_state=config.random_state,
+            **common,
+        )
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
+
+    halving = dict(
+        resource=_resource(config),
+        factor=config.factor,
+        min_resources=config.min_resources or "exhaust",
+        random_state=config.random_state,
+        scoring=_accuracy_scorer,
+        **common,
+    )
+    if config.resource == "epochs":
+        halving["max_resources"] = config.epochs
+    if config.search == "halving-grid":
+        return HalvingGridSearchCV(wrapper, space, **halving)
+    return HalvingRandomSearchCV(wrapper, space, n_candidates=config.n_iter, **halving)
+
+
+def planned_fits(config, n_rows: int) -> list[float]:
+    """The planned fits' sizes (fraction of a full fit each), for progress estimates."""
+    n_splits = 1 if config.validation_size is not None else config.cv
+    if config.search == "grid":
+        return [1.0] * (len(ParameterGrid(config.param_space())) * n_splits)
+    if config.search == "random":
+        return [1.0] * (config.n_iter * n_splits)
+    if config.search == "halving-grid":
+        n_candidates = len(ParameterGrid(config.param_space()))
+    else:
+        n_candidates = config.n_iter
+    # scikit-learn's schedule (aggressive_elimination=False)
+    max_r = config.epochs if config.resource == "epochs" else n_rows
+    rounds = 1 + math.floor(math.log(n_candidates, config.factor))
+    min_r = config.min_resources or max(1, int(max_r // config.factor ** (rounds - 1)))
+    rounds = min(rounds, 1 + math.floor(math.log(max(max_r // min_r, 1), config.factor)))
+    sizes = []
+    for i in range(rounds):
+        n = math.ceil(n_candidates / config.factor**i)
+        sizes += [min(int(config.factor**i * min_r), max_r) / max_r] * (n * n_splits)
+    return sizes
+
+
+# ------------------------------------------------------------ the ranking
+def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataFrame:
+    """Each candidate's CV scores at the last round it reached, best first.
+
+    The scores come from the fits' stored records (a replayed fold reports no
+    time in ``cv_results_``, and the halving searches keep one score there).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate: ``candidate`` (a name), ``params`` (its
+        searched settings), ``round``, ``resource`` (epochs or training rows of
+        its last round), ``cv_accuracy_mean``, ``cv_accuracy_std``,
+        ``cv_log_loss_mean``, ``cv_fit_time_s``, ``n_params``, ``rank_cv``.
+    """
+    cv = search.cv_results_
+    resource = _resource(config) if config.search.startswith("halving") else None
+    records: dict[str, list] = {}
+    for path in Path(store).glob("*.json"):
+        record = _read_json(path)
+        records.setdefault(json.dumps(record["params"], sort_keys=True), []).append(record)
+    n_splits = search.n_splits_
+    last: dict[str, tuple] = {}
+    order: list[str] = []
+    for i, params in enumerate(cv["params"]):
+        searched = {k[len(_PREFIX) :]: v for k, v in params.items() if k != resource}
+        cid = json.dumps({k: repr(v) for k, v in sorted(searched.items())})
+        if cid not in last:
+            order.append(cid)
+        itr = int(cv["iter"][i]) if "iter" in cv else 0
+        if cid not in last or itr >= last[cid][0]:
+            last[cid] = (itr, i, searched, params)
+    names = _names(config, [last[c][2] for c in order])
+    rows = []
+    for cid, name in zip(order, names, strict=True):
+        itr, i, searched, params = last[cid]
+        model = clone(search.estimator).set_params(**params).estimator
+        folds = records.get(json.dumps(_params_record(model), sort_keys=True), [])
+        folds = sorted(folds, key=lambda r: -r.get("n_train", 0))[:n_splits]
+        acc = [r["scores"]["accuracy"] for r in folds]
+        loss = [-r["scores"]["neg_log_loss"] for r in folds]
+        rows.append(
+            {
+                "candidate": name,
+                "params": _describe(searched),
+                "round": itr,
+                "resource": int(cv["n_resources"][i]) if "n_resources" in cv else None,
+                "cv_accuracy_mean": float(np.mean(acc)) if acc else float("nan"),
+                "cv_accuracy_std": float(np.std(acc)) if acc else float("nan"),
+                "cv_log_loss_mean": float(np.mean(loss)) if loss else float("nan"),
+                "cv_fit_time_s": float(np.mean([r["fit_time"] for r in folds])) if folds else 0.0,
+                "n_params": int(folds[0]["n_params"]) if folds else 0,
+                "_params": searched,
+            }
+        )
+    table = pd.DataFrame(rows)
+    table = table.sort_values(
+        ["round", "cv_accuracy_mean", "cv_log_loss_mean"],
+        ascending=[False, False, True],
+        kind="stable",
+    ).reset_index(drop=True)
+    table["rank_cv"] = np.arange(1, len(table) + 1)
+    return table
+
+
+def _describe(params: dict) -> str:
+    shown = {k: v for k, v in params.items()}
+    parts = []
+    for k, v in sorted(shown.items()):
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        elif isinstance(v, tuple | list):
+            v = "-".join(map(str, v))
+        parts.append(f"{k}={v}")
+    return ", ".join(parts)
+
+
+def _names(config, candidates: list[dict]) -> list[str]:
+    """Names of the candidates: the architecture's when that is all that varies."""
+    from ..architectures import SEED_ARCHITECTURES
+
+    by_params = {
+        (tuple(a.hidden_layer_sizes), bool(a.batch_norm), float(a.dropout)): a.name
+        for a in SEED_ARCHITECTURES
+    }
+    arch_only = config.space is None or set(config.space) == {"architecture"}
+    names = []
+    for i, params in enumerate(candidates, start=1):
+        arch = by_params.get(
+            (
+                tuple(params.get("hidden_layer_sizes", ())),
+                bool(params.get("batch_norm")),
+                float(params.get("dropout", 0.0)),
+            )
+        )
+        names.append(arch if arch_only and arch else f"c{i:02d}")
+    return names
