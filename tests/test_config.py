@@ -103,30 +103,55 @@ def test_architectures_combine_with_other_settings(tmp_path):
         ("[search.space]\ndropout = [0.1, 1.5]", "search.space.dropout"),
         ("data = 3", "[data] must be a table"),
         # bad distributions
-        ("[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'normal', "
-         "low = 0, high = 1}", "unknown distribution 'normal'"),
-        ("[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'uniform', "
-         "low = 0.5}", "takes exactly 'low' and 'high'"),
-        ("[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'uniform', "
-         "low = 0.1, high = 0.5, mean = 0.3}", "(unknown: mean)"),
-        ("[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'uniform', "
-         "low = 0.5, high = 0.1}", "low must be below high"),
-        ("[search]\nkind = 'random'\n[search.space]\nlearning_rate_init = {distribution = "
-         "'loguniform', low = 0, high = 0.1}", "needs low > 0"),
-        ("[search]\nkind = 'random'\n[search.space]\nbatch_size = {distribution = 'randint', "
-         "low = 16.5, high = 64}", "low must be an integer"),
-        ("[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'uniform', "
-         "low = 0.1, high = 1.5}", "search.space.dropout"),
-        ("[search.space]\ndropout = {distribution = 'uniform', low = 0.1, high = 0.5}",
-         "a grid search needs a list of values"),
+        (
+            "[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'normal', "
+            "low = 0, high = 1}",
+            "unknown distribution 'normal'",
+        ),
+        (
+            "[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'uniform', "
+            "low = 0.5}",
+            "takes exactly 'low' and 'high'",
+        ),
+        (
+            "[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'uniform', "
+            "low = 0.1, high = 0.5, mean = 0.3}",
+            "(unknown: mean)",
+        ),
+        (
+            "[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'uniform', "
+            "low = 0.5, high = 0.1}",
+            "low must be below high",
+        ),
+        (
+            "[search]\nkind = 'random'\n[search.space]\nlearning_rate_init = {distribution = "
+            "'loguniform', low = 0, high = 0.1}",
+            "needs low > 0",
+        ),
+        (
+            "[search]\nkind = 'random'\n[search.space]\nbatch_size = {distribution = 'randint', "
+            "low = 16.5, high = 64}",
+            "low must be an integer",
+        ),
+        (
+            "[search]\nkind = 'random'\n[search.space]\ndropout = {distribution = 'uniform', "
+            "low = 0.1, high = 1.5}",
+            "search.space.dropout",
+        ),
+        (
+            "[search.space]\ndropout = {distribution = 'uniform', low = 0.1, high = 0.5}",
+            "a grid search needs a list of values",
+        ),
         # settings that cannot go together or are out of range
         ("[search]\nkind = 'bayes'", "search must be one of grid, random"),
         ("[search]\nresource = 'hours'", "resource must be 'epochs' or 'samples'"),
         ("[search]\nfactor = 1", "factor must be a number > 1"),
         ("[search]\nvalidation_size = 1.5", "validation_size must be a fraction"),
         ("[search]\ncv = 1", "cv must be an integer >= 2"),
-        ("[search]\nkind = 'halving-grid'\n[search.space]\nmax_iter = [5, 10]",
-         "a halving search over epochs sets max_iter itself"),
+        (
+            "[search]\nkind = 'halving-grid'\n[search.space]\nmax_iter = [5, 10]",
+            "a halving search over epochs sets max_iter itself",
+        ),
         ("[search.space]\narchitecture = ['mlp9']", "search.space.architecture"),
         ("[search.space]\narchitecture = ['mlp2']\ndropout = [0.1]", "which an architecture sets"),
         ("[data]\ndataset = 'cifar'", "unknown dataset 'cifar'"),

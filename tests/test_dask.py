@@ -1,5 +1,6 @@
 """GridSearchCV(n_jobs=-1) on a Dask cluster through joblib's Dask backend (the dask extra)."""
 
+import json
 import os
 import sys
 import warnings
@@ -76,3 +77,41 @@ def test_grid_search_on_dask_equals_local_run(client, digits_400):
     np.testing.assert_array_equal(
         on_dask.best_estimator_.predict(X), local.best_estimator_.predict(X)
     )
+
+
+def test_skmlp_run_on_dask_equals_local_run(client, tmp_path, capsys):
+    # the command line's --dask-scheduler: a config-driven search's fits on the cluster
+    from skmlp.cli import main
+
+    path = tmp_path / "search.toml"
+    path.write_text(
+        '[data]\ndataset = "digits"\nn_train = 400\nn_test = 200\n'
+        "[estimator]\nmax_iter = 3\nbatch_size = 50\n"
+        '[search]\nkind = "random"\nn_iter = 3\ncv = 2\nreport_top = 1\nvalidation_fraction = 0.0\n'
+        "[search.space]\nhidden_layer_sizes = [[16], [24], [32]]\n"
+    )
+    address = client.scheduler.address
+    argv = ["run", "--config", str(path), "--no-plots", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "dask"), "--dask-scheduler", address]) == 0
+    assert main([*argv, "--out", str(tmp_path / "local")]) == 0
+    # the fits ran in the workers, and gave the local run's numbers
+    ran_there = client.run(lambda: "skmlp._classifier" in sys.modules)
+    assert list(ran_there.values()) == [True, True], ran_there
+    import pandas as pd
+
+    dask_rank = pd.read_csv(tmp_path / "dask" / "ranking.csv")
+    local_rank = pd.read_csv(tmp_path / "local" / "ranking.csv")
+    cols = ["candidate", "params", "cv_accuracy_mean", "cv_log_loss_mean"]
+    pd.testing.assert_frame_equal(dask_rank[cols], local_rank[cols])
+    dask_run = json.loads((tmp_path / "dask" / "run.json").read_text())
+    assert dask_run["config"]["dask_scheduler"] == address
+
+
+def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys):
+    from skmlp.cli import main
+
+    path = tmp_path / "search.toml"
+    path.write_text('[data]\ndataset = "digits"\nn_train = 100\n[search]\ncv = 2\n')
+    argv = ["run", "--config", str(path), "--out", str(tmp_path / "o"), "--quiet"]
+    assert main([*argv, "--dask-scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err

@@ -164,7 +164,12 @@ def _read_npz(path: Path) -> dict:
                     )
                 with archive.open(info) as f:
                     version = np.lib.format.read_magic(f)
-                    shape, _, dtype = np.lib.format._read_array_header(f, version)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = read_header(f)
                     if dtype.hasobject:
                         raise ConfigError(f"{path}: array {key!r} holds Python objects")
                     nbytes = math.prod(shape) * dtype.itemsize
@@ -174,6 +179,7 @@ def _read_npz(path: Path) -> dict:
                             f"{path}: array {key!r} declares {nbytes:,} bytes, more than its "
                             f"{info.file_size:,} stored bytes or the {budget:,} allowed"
                         )
+                with archive.open(info) as f:  # checked: now read it
                     out[key] = np.lib.format.read_array(f, allow_pickle=False)
     except ConfigError:
         raise

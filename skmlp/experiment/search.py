@@ -287,7 +287,8 @@ def build_search(config, pipeline: Pipeline, store: Path, n_jobs, progress=None)
         ``HalvingGridSearchCV`` or ``HalvingRandomSearchCV``.
     """
     Path(store).mkdir(parents=True, exist_ok=True)
-    wrapper = _ResumableFit(pipeline, store=str(store), progress=progress)
+    # absolute: a Dask worker may run in another folder
+    wrapper = _ResumableFit(pipeline, store=str(Path(store).resolve()), progress=progress)
     common = dict(cv=splitter(config), refit=False, n_jobs=n_jobs, error_score="raise")
     space = _space(config)
     if config.search == "grid":

@@ -1,0 +1,188 @@
+"""Your own data: CSV, Parquet, .npz, scikit-learn's datasets; every bad column named."""
+
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+
+from skmlp.experiment import ConfigError, ExperimentConfig, run_experiment
+from skmlp.experiment.data import load_data
+
+
+def iris_frame():
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    frame = X.copy()
+    frame["species"] = np.array(["setosa", "versicolor", "virginica"])[y]
+    return frame
+
+
+def config(**data):
+    return ExperimentConfig(data=data, dataset="own", random_state=0)
+
+
+def test_csv_with_a_recorded_split(tmp_path):
+    path = tmp_path / "iris.csv"
+    iris_frame().to_csv(path, index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    data = load_data(config(path=str(path), target="species", test_size=0.2), out=out)
+    assert data.X_train.shape == (120, 4) and data.X_test.shape == (30, 4)
+    assert data.X_train.dtype == np.float32 and data.pixel_max is None
+    # stratified: 10 test rows of each species
+    assert sorted(np.unique(data.y_test, return_counts=True)[1]) == [10, 10, 10]
+    record = (out / "test_split.json").read_text()
+    assert '"test_rows"' in record
+    # the recorded split is reused, not redrawn: another seed gives the same rows
+    cfg = config(path=str(path), target="species", test_size=0.2)
+    cfg.random_state = 99
+    again = load_data(cfg, out=out)
+    np.testing.assert_array_equal(again.X_test, data.X_test)
+    # a split recorded for other data is refused
+    iris_frame().iloc[:-1].to_csv(path, index=False)
+    with pytest.raises(ConfigError, match="records a split of other data"):
+        load_data(cfg, out=out)
+
+
+def test_csv_with_a_test_file(tmp_path):
+    frame = iris_frame()
+    frame.iloc[:100].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[100:].to_csv(tmp_path / "test.csv", index=False)
+    data = load_data(config(path=str(tmp_path / "train.csv"), target="species",
+                            test_path=str(tmp_path / "test.csv")))  # fmt: skip
+    assert len(data.y_train) == 100 and len(data.y_test) == 50
+    assert data.feature_names == list(frame.columns[:4])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda f: f.drop(columns="species"), "no target column 'species'; its columns are"),
+        (lambda f: f.assign(colour="red"), "feature column 'colour' is not numeric (e.g. 'red'"),
+        (
+            lambda f: f.assign(**{"petal width (cm)": f["petal width (cm)"].where(f.index != 7)}),
+            "feature column 'petal width (cm)' has missing values in rows [7]",
+        ),
+        (
+            lambda f: f.assign(species=f["species"].where(f.index != 3)),
+            "the target column 'species' is empty in rows [3]",
+        ),
+        (lambda f: f[["species"]], "no feature columns besides the target"),
+        (lambda f: f.assign(flag=f.index % 2 == 0), "feature column 'flag' is not numeric"),
+    ],
+)
+def test_bad_columns_are_named(tmp_path, suffix, damage, message):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    path = tmp_path / f"data{suffix}"
+    frame = damage(iris_frame())
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    with pytest.raises(ConfigError) as info:
+        load_data(config(path=str(path), target="species"))
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_test_file_with_other_columns_is_refused(tmp_path):
+    frame = iris_frame()
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    frame.rename(columns={"sepal length (cm)": "sepal"}).to_csv(tmp_path / "test.csv",
+                                                                index=False)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"missing: sepal length \(cm\); not in the training "
+                                          r"file: sepal"):  # fmt: skip
+        load_data(config(path=str(tmp_path / "train.csv"), target="species",
+                         test_path=str(tmp_path / "test.csv")))  # fmt: skip
+
+
+def test_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200, 6)), np.repeat([0, 1], 100)
+    np.savez(tmp_path / "split.npz", X_train=X[:150], y_train=y[:150], X_test=X[150:],
+             y_test=y[150:])  # fmt: skip
+    data = load_data(config(npz=str(tmp_path / "split.npz")))
+    assert data.X_train.shape == (150, 6) and len(data.y_test) == 50
+    np.savez_compressed(tmp_path / "whole.npz", X=X, y=y)
+    data = load_data(config(npz=str(tmp_path / "whole.npz"), test_size=0.25))
+    assert data.X_train.shape == (150, 6)
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        (dict(X=np.zeros((10, 3))), "it needs X_train, y_train"),
+        (dict(X=np.zeros((10, 3)), y=np.zeros(9)), "X must be 2-D and y 1-D of as many rows"),
+        (dict(X=np.zeros(10), y=np.zeros(10)), "X must be 2-D"),
+        (dict(X=np.array([["a", "b"]] * 4), y=np.zeros(4)), "X must hold finite numbers"),
+        (dict(X=np.full((4, 2), np.nan), y=np.zeros(4)), "X must hold finite numbers"),
+        (dict(X=np.zeros((4, 2)), y=np.zeros(4), weights=np.ones(4)), "unexpected array 'weights'"),
+        (
+            dict(
+                X_train=np.zeros((4, 2)),
+                y_train=np.zeros(4),
+                X_test=np.zeros((2, 3)),
+                y_test=np.zeros(2),
+            ),
+            "X_test has another number of columns",
+        ),
+        (
+            dict(X=np.array([None] * 4, dtype=object).reshape(2, 2), y=np.zeros(2)),
+            "holds Python objects",
+        ),
+    ],
+)
+def test_bad_npz_is_named(tmp_path, arrays, message):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ConfigError) as info:
+        load_data(config(npz=str(path)))
+    assert message in str(info.value)
+
+
+def test_an_npz_bomb_is_refused_before_allocating(tmp_path):
+    # a tiny member whose header declares 10**12 float64 values
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)}
+    member = tmp_path / "X.npy"
+    with open(member, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.write(member, "X.npy")
+        z.writestr("y.npy", b"")
+    with pytest.raises(ConfigError, match="declares 8,000,000,000,000 bytes"):
+        load_data(config(npz=str(path)))
+
+
+def test_sklearn_and_openml_by_name():
+    data = load_data(config(sklearn="wine"))
+    assert data.X_train.shape[1] == 13 and data.name == "sklearn-wine"
+    with pytest.raises(ConfigError, match="unknown scikit-learn dataset 'boston'"):
+        load_data(config(sklearn="boston"))
+
+
+def test_openml_offline_without_cache_says_so(tmp_path, monkeypatch):
+    import sklearn.datasets
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", offline)
+    with pytest.raises(ConfigError, match="offline, it must be in scikit-learn's cache"):
+        load_data(config(openml="mnist_784"))
+
+
+def test_a_search_on_your_own_csv_end_to_end(tmp_path):
+    path = tmp_path / "iris.csv"
+    iris_frame().to_csv(path, index=False)
+    cfg = ExperimentConfig(
+        data={"path": str(path), "target": "species"}, dataset="iris", epochs=5, cv=2,
+        space={"hidden_layer_sizes": [[8], [16]]}, report_top=1, batch_size=32,
+    )  # fmt: skip
+    result = run_experiment(cfg, out=tmp_path / "out", verbose=False, plots=False)
+    assert set(result.best_model.classes_) == {"setosa", "versicolor", "virginica"}
+    assert result.record["dataset"]["n_test"] == 30
+    assert (tmp_path / "out" / "test_split.json").is_file()
+    # standardised features by default for data that are not images
+    assert type(result.best_model[0]).__name__ == "StandardScaler"

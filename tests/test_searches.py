@@ -1,0 +1,128 @@
+"""Every search kind of a config, on digits with few epochs; resume after a kill."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skmlp.experiment import ExperimentConfig, load_config, run_experiment
+
+pytestmark = pytest.mark.slow
+
+SMALL = dict(dataset="digits", n_train=600, n_test=200, epochs=4, batch_size=50,
+             validation_fraction=0.0, report_top=2)  # fmt: skip
+SPACE = {
+    "hidden_layer_sizes": [[16], [32]],
+    "learning_rate_init": {"distribution": "loguniform", "low": 1e-3, "high": 2e-2},
+}
+
+
+def run(tmp_path, name, **settings):
+    config = ExperimentConfig(**(SMALL | settings))
+    return run_experiment(config, out=tmp_path / name, verbose=False, plots=False)
+
+
+def test_grid(tmp_path):
+    result = run(tmp_path, "grid", cv=2,
+                 space={"hidden_layer_sizes": [[16], [32]], "dropout": [0.0, 0.2]})  # fmt: skip
+    ranking = result.ranking
+    assert len(ranking) == 4 and list(ranking["rank_cv"]) == [1, 2, 3, 4]
+    assert ranking["cv_accuracy_mean"].is_monotonic_decreasing
+    # the two best by CV are refitted and tested, the best by CV is chosen
+    assert list(result.results["architecture"]) == list(ranking["candidate"][:2])
+    assert result.best_architecture == ranking["candidate"][0]
+    assert result.cv_results["candidate"].nunique() == 4
+
+
+def test_random(tmp_path):
+    result = run(tmp_path, "random", search="random", n_iter=3, cv=2, space=SPACE)
+    lrs = [float(p.split("learning_rate_init=")[1].split(",")[0])
+           for p in result.ranking["params"]]  # fmt: skip
+    assert len(lrs) == 3 and all(1e-3 <= lr <= 2e-2 for lr in lrs)
+    assert len(set(lrs)) == 3  # drawn, not a grid
+
+
+def test_halving_over_epochs(tmp_path):
+    result = run(tmp_path, "halving-e", search="halving-random", n_iter=4, factor=2,
+                 epochs=4, validation_size=0.25, space=SPACE)  # fmt: skip
+    ranking = result.ranking
+    # 4 candidates at 1 epoch, 2 at 2, 1 at 4: the survivor ranks first
+    assert sorted(ranking["resource"].tolist()) == [1, 1, 2, 4]
+    assert ranking.iloc[0]["resource"] == 4 and ranking.iloc[0]["round"] == 2
+    fits = [json.loads(p.read_text()) for p in (tmp_path / "halving-e" / "fits").glob("*.json")]
+    assert sorted(r["n_iter"] for r in fits) == [1, 1, 1, 1, 2, 2, 4]
+    # the refit trains the full epochs
+    assert result.results.iloc[0]["epochs_run"] == 4
+
+
+def test_halving_over_rows(tmp_path):
+    result = run(tmp_path, "halving-s", search="halving-grid", resource="samples", factor=3,
+                 cv=2, space={"hidden_layer_sizes": [[8], [16], [32]]})  # fmt: skip
+    fits = [json.loads(p.read_text()) for p in (tmp_path / "halving-s" / "fits").glob("*.json")]
+    rows = sorted({r["n_train"] for r in fits})
+    assert len(rows) == 2 and rows[1] > 2.5 * rows[0]  # a third of the rows, then all
+    assert len(fits) == 3 * 2 + 1 * 2
+    assert result.ranking.iloc[0]["round"] == 1
+
+
+CONFIG = """
+name = "resume"
+[data]
+dataset = "digits"
+n_train = 600
+n_test = 200
+[estimator]
+max_iter = 4
+batch_size = 50
+[search]
+kind = "{kind}"
+n_iter = {n_iter}
+factor = 2
+validation_size = 0.25
+validation_fraction = 0.0
+report_top = 1
+[search.space]
+hidden_layer_sizes = [[16], [24], [32], [40]]
+learning_rate_init = {{ distribution = "loguniform", low = 1e-3, high = 2e-2 }}
+"""
+
+
+@pytest.mark.parametrize("kind, n_iter", [("random", 4), ("halving-random", 4)])
+def test_resume_after_kill(tmp_path, kind, n_iter):
+    path = tmp_path / "search.toml"
+    path.write_text(textwrap.dedent(CONFIG.format(kind=kind, n_iter=n_iter)))
+    out = tmp_path / "killed"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skmlp", "run", "--config", str(path), "--out", str(out),
+         "--quiet", "--no-plots"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    fits = out / "fits"
+    deadline = time.time() + 300
+    while len(list(fits.glob("*.json"))) < 2:
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.time() < deadline, "no fit finished in 5 minutes"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # as a crash or the OOM killer would
+    proc.wait()
+    before = {p.name: p.read_bytes() for p in fits.glob("*.json")}
+    assert 2 <= len(before) < (4 if kind == "random" else 7)
+    assert not (out / "results.csv").exists()
+
+    resumed = run_experiment(load_config(path), out=out, verbose=False, plots=False)
+    # the stored fits were replayed, not fitted again (their records are untouched)
+    for name, content in before.items():
+        assert (fits / name).read_bytes() == content
+    # and the results are an uninterrupted run's
+    fresh = run_experiment(load_config(path), out=tmp_path / "fresh", verbose=False, plots=False)
+    cols = ["candidate", "params", "resource", "cv_accuracy_mean", "cv_log_loss_mean"]
+    pd.testing.assert_frame_equal(resumed.ranking[cols], fresh.ranking[cols])
+    np.testing.assert_allclose(resumed.results["test_accuracy"], fresh.results["test_accuracy"])
