@@ -38,6 +38,7 @@ def test_docs_build_with_gallery(tmp_path):
         "auto_examples/plot_seed_architectures.html",
         "auto_examples/plot_loss_curves_weights.html",
         "auto_examples/plot_save_load.html",
+        "auto_examples/plot_config_search.html",
     ]:
         assert (out / page).is_file(), page
     # the examples ran: their figures were rendered
