@@ -58,6 +58,12 @@ def test_halving_over_epochs(tmp_path):
     assert ranking.iloc[0]["resource"] == 4 and ranking.iloc[0]["round"] == 2
     fits = [json.loads(p.read_text()) for p in (tmp_path / "halving-e" / "fits").glob("*.json")]
     assert sorted(r["n_iter"] for r in fits) == [1, 1, 1, 1, 2, 2, 4]
+    # every score is the validation split's (150 of the 600 rows), never the training rows'
+    assert {(r["n_train"], r["n_test"]) for r in fits} == {(450, 150)}
+    cv = result.cv_results.set_index("candidate")
+    best = ranking.iloc[0]
+    last = cv.loc[[best["candidate"]]].sort_values("iter").iloc[-1]
+    assert last["mean_test_score"] == best["cv_accuracy_mean"]
     # the refit trains the full epochs
     assert result.results.iloc[0]["epochs_run"] == 4
 
@@ -69,6 +75,11 @@ def test_halving_over_rows(tmp_path):
     rows = sorted({r["n_train"] for r in fits})
     assert len(rows) == 2 and rows[1] > 2.5 * rows[0]  # a third of the rows, then all
     assert len(fits) == 3 * 2 + 1 * 2
+    # the ranking's scores are the search's own validation scores
+    cv = result.cv_results.set_index("candidate")
+    for row in result.ranking.itertuples():
+        last = cv.loc[[row.candidate]].sort_values("iter").iloc[-1]
+        assert last["mean_test_score"] == pytest.approx(row.cv_accuracy_mean)
     assert result.ranking.iloc[0]["round"] == 1
 
 

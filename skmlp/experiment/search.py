@@ -138,6 +138,8 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
         "n_params": int(mlp.n_params_),
     }
     atomic_write_json(Path(estimator.store) / f"{estimator.key_}.json", record)
+    # scored: a second call (train scores, should a search ask) replays these
+    estimator.record_ = record
     if estimator.progress:
         _report_progress(estimator.store, estimator.progress)
     return scores
@@ -289,7 +291,14 @@ def build_search(config, pipeline: Pipeline, store: Path, n_jobs, progress=None)
     Path(store).mkdir(parents=True, exist_ok=True)
     # absolute: a Dask worker may run in another folder
     wrapper = _ResumableFit(pipeline, store=str(Path(store).resolve()), progress=progress)
-    common = dict(cv=splitter(config), refit=False, n_jobs=n_jobs, error_score="raise")
+    # no train scores: the halving searches ask for them by default
+    common = dict(
+        cv=splitter(config),
+        refit=False,
+        n_jobs=n_jobs,
+        error_score="raise",
+        return_train_score=False,
+    )
     space = _space(config)
     if config.search == "grid":
         return GridSearchCV(wrapper, space, scoring=_resumable_scorer, **common)
