@@ -93,6 +93,7 @@ from .search import (
     make_search,
     planned_fits,
     rank_candidates,
+    splitter,
 )
 
 __all__ = [
@@ -456,15 +457,21 @@ def _search(config, pipeline, out, X, y, n_jobs, log, verbose):
     if cached:
         log(f"resuming: {len(cached)} of {len(sizes)} CV fits already done")
     n_features, n_classes = X.shape[1], len(np.unique(y))
-    cost = _network_cost(config, n_features, n_classes)
-    train_part = 1 - 1 / config.cv if config.validation_size is None else 0.8
+    if config.space is None:  # the seed's architectures, each for every fold
+        n_splits = len(sizes) // len(config.archs)
+        costs = [a.n_params(n_features, n_classes) for a in config.archs for _ in range(n_splits)]
+    else:
+        costs = [_network_cost(config, n_features, n_classes) * s for s in sizes]
+    split = next(splitter(config).split(X, y))[0]
     progress = {
         "total": len(sizes),
-        "fit_params": [cost * s for s in sizes],
+        "fit_params": costs,
+        "epochs": config.epochs,
+        "rows": len(split),
         "cached_keys": {r["key"] for r in cached},
         "started": time.time(),
         # arithmetic of a fit per network parameter: forward and backward passes
-        "flops_per_param": 6.0 * len(y) * train_part * config.epochs,
+        "flops_per_param": 6.0 * len(split) * config.epochs,
         "bar": str(out.resolve()),
     }
     if verbose:

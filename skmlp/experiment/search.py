@@ -171,13 +171,13 @@ def _report_progress(store, progress: dict) -> None:
 
     records = [json.loads(p.read_text()) for p in Path(store).glob("*.json")]
     new = [r for r in records if r["key"] not in progress["cached_keys"]]
-    remaining = list(progress["fit_params"])
-    for r in records:
-        if r.get("n_params") in remaining:
-            remaining.remove(r["n_params"])
+    # the planned fits run in order: those after the ones done remain
+    remaining = list(progress["fit_params"])[len(records) :]
     elapsed = time.time() - progress["started"]
     left = _estimate_left(
-        [(r["n_params"], r["fit_time"]) for r in new], remaining, progress.get("flops_per_param")
+        [(_work(r, progress), r["fit_time"]) for r in new],
+        remaining,
+        progress.get("flops_per_param"),
     )
     busy = sum(r["fit_time"] for r in new)
     if left is not None and busy > 0:
@@ -187,6 +187,13 @@ def _report_progress(store, progress: dict) -> None:
         left *= (time.time() - since) / busy
     bar = _BARS.get(progress.get("bar")) or ProgressBar(progress["total"], "CV fits", plain=True)
     bar.update(min(len(records), progress["total"]), elapsed, left, " for the CV")
+
+
+def _work(record: dict, progress: dict) -> float:
+    """A fit's size in full-fit parameters: its network, scaled by its epochs and rows."""
+    epochs = record.get("n_iter", progress["epochs"]) / progress["epochs"]
+    rows = record.get("n_train", progress["rows"]) / progress["rows"]
+    return record["n_params"] * epochs * rows
 
 
 # ---------------------------------------------------------------- searches
