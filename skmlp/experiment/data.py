@@ -41,6 +41,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._io import atomic_write_json
+from ._files import _sha256_file
 from .config import ConfigError
 
 __all__ = ["load_data"]
@@ -57,14 +58,6 @@ def _memory_budget() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     except (AttributeError, ValueError, OSError):
         return 2**30
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(2**20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _sha256_arrays(*arrays) -> str:
