@@ -187,3 +187,23 @@ def test_the_cli_refuses_experiment_flags_beside_a_config(tmp_path, capsys):
 def test_config_validate_is_what_run_experiment_checks():
     with pytest.raises(ConfigError, match="report_top"):
         ExperimentConfig(report_top=0).validate()
+
+
+def test_the_readme_config_is_valid(tmp_path):
+    # a README claim is a test: its example search file reads and checks
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    (block,) = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    config = load_config(write(tmp_path, block))
+    assert config.search == "halving-random" and config.data["target"] == "label"
+    assert config.data["path"] == str(tmp_path / "train.csv")
+
+
+@pytest.mark.parametrize("name", ["mnist-99.toml", "fashion-mnist-90.toml"])
+def test_the_recorded_configs_are_valid(name):
+    from pathlib import Path
+
+    config = load_config(Path(__file__).parent.parent / "benchmarks" / "configs" / name)
+    assert config.validation_size == 10000 and config.search == "halving-random"
