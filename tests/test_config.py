@@ -207,3 +207,13 @@ def test_the_recorded_configs_are_valid(name):
 
     config = load_config(Path(__file__).parent.parent / "benchmarks" / "configs" / name)
     assert config.validation_size == 10000 and config.search == "halving-random"
+
+
+def test_the_seed_config_file_spells_out_the_builtin_one():
+    from pathlib import Path
+
+    config = load_config(Path(__file__).parent.parent / "benchmarks" / "configs" / "seed.toml")
+    assert config.param_space() == SEED_CONFIG.param_space()
+    for name in ("dataset", "cv", "epochs", "batch_size", "learning_rate_init", "search",
+                 "validation_fraction", "report_top", "random_state", "estimator"):  # fmt: skip
+        assert getattr(config, name) == getattr(SEED_CONFIG, name), name

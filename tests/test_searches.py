@@ -137,3 +137,23 @@ def test_resume_after_kill(tmp_path, kind, n_iter):
     cols = ["candidate", "params", "resource", "cv_accuracy_mean", "cv_log_loss_mean"]
     pd.testing.assert_frame_equal(resumed.ranking[cols], fresh.ranking[cols])
     np.testing.assert_allclose(resumed.results["test_accuracy"], fresh.results["test_accuracy"])
+
+
+def test_the_cv_plot_of_fifty_candidates_shows_the_best_fifteen():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skmlp.plotting import plot_cv_scores
+
+    rng = np.random.default_rng(0)
+    acc = np.sort(rng.uniform(0.8, 0.99, 50))[::-1]
+    ranking = pd.DataFrame({"candidate": [f"c{i:02d}" for i in rng.permutation(50) + 1],
+                            "cv_accuracy_mean": acc, "cv_accuracy_std": 0.01,
+                            "rank_cv": np.arange(1, 51),
+                            "test_accuracy": [0.97, 0.96] + [np.nan] * 48,
+                            "best": [True] + [False] * 49})  # fmt: skip
+    fig = plot_cv_scores(ranking)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == list(ranking["candidate"][:15])
+    assert "the best 15 of 50" in ax.get_title()

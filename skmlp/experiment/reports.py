@@ -23,6 +23,8 @@ __all__ = ["ExperimentResult", "format_results"]
 _SEED_ACCURACY = {a.name: a.seed_test_accuracy for a in SEED_ARCHITECTURES}
 #: Candidates listed in results.md's ranking (all are in ranking.csv).
 _RANKING_ROWS = 50
+#: Refits whose loss curves are drawn, the best first.
+_CURVES = 12
 
 
 @dataclass
@@ -156,12 +158,17 @@ def markdown_table(results: pd.DataFrame, ranking: pd.DataFrame, dataset: str) -
 
 
 def draw_plots(out: Path, results, ranking, histories, models) -> None:
-    """Loss curves and weights of the reported models; CV accuracy of the best candidates."""
+    """Loss curves and weights of the reported models; CV accuracy of the best candidates.
+
+    With many candidates the plots show the best: the loss curves of the 12 best refits,
+    the CV accuracy of the 15 best candidates (:func:`skmlp.plotting.plot_cv_scores`).
+    """
     from .. import plotting
 
     plots = out / "plots"
     plots.mkdir(exist_ok=True)
-    fig = plotting.plot_loss_curves(histories)
+    # the best first (the results are ranked): at most a dozen panels stay readable
+    fig = plotting.plot_loss_curves(dict(list(histories.items())[:_CURVES]))
     atomic_write(plots / "loss_curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     frame = ranking.merge(
         results[["architecture", "test_accuracy", "best"]].rename(
