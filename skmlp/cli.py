@@ -319,6 +319,13 @@ def _cmd_run(args, backend) -> int:
     )
     print()
     print(format_results(result.results))
+    ranking = result.ranking
+    if ranking is not None and (len(ranking) > len(result.results) or args.config):
+        shown = ranking.head(10)
+        print(f"\ncandidates by CV ({len(shown)} best of {len(ranking)}; all in ranking.csv):")
+        for r in shown.itertuples():
+            print(f"  {r.rank_cv:>3}. {r.candidate}  CV acc {100 * r.cv_accuracy_mean:.2f}%  "
+                  f"{r.params}")  # fmt: skip
     print(
         f"\nbest by CV accuracy: {result.best_architecture}  ->  {result.out / 'best_model.skmlp'}"
     )
