@@ -425,9 +425,8 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
 
 
 def _describe(params: dict) -> str:
-    shown = {k: v for k, v in params.items()}
     parts = []
-    for k, v in sorted(shown.items()):
+    for k, v in sorted(params.items()):
         if isinstance(v, float):
             v = f"{v:.4g}"
         elif isinstance(v, tuple | list):
@@ -438,8 +437,6 @@ def _describe(params: dict) -> str:
 
 def _names(config, candidates: list[dict]) -> list[str]:
     """Names of the candidates: the architecture's when that is all that varies."""
-    from ..architectures import SEED_ARCHITECTURES
-
     by_params = {
         (tuple(a.hidden_layer_sizes), bool(a.batch_norm), float(a.dropout)): a.name
         for a in SEED_ARCHITECTURES
