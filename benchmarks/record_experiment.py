@@ -73,7 +73,11 @@ def main(argv=None):
         "|" + " --- |" * 11,
     ]
     for r in res.itertuples():
-        bn = f"yes, {r.dropout:g}" if r.batch_norm else "no"
+        bn = (
+            f"yes, {r.dropout:g}"
+            if r.batch_norm
+            else (f"no, {r.dropout:.2g}" if r.dropout else "no")
+        )
         seed = r.seed_test_accuracy if dataset == "mnist" and r.seed_test_accuracy > 0 else None
         diff = f"{100 * r.test_accuracy - seed:+.2f}" if seed else "-"
         mark = " (best)" if r.best else ""

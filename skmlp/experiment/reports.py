@@ -123,7 +123,11 @@ def markdown_table(results: pd.DataFrame, ranking: pd.DataFrame, dataset: str) -
     )
     lines = [f"# skmlp results: {dataset}", "", head, "|" + " --- |" * 11]
     for r in results.itertuples():
-        bn = f"yes, {r.dropout:g}" if r.batch_norm else "no"
+        bn = (
+            f"yes, {r.dropout:g}"
+            if r.batch_norm
+            else (f"no, {r.dropout:.2g}" if r.dropout else "no")
+        )
         seed = f"{r.seed_test_accuracy:.2f}" if dataset == "mnist" and r.seed_test_accuracy else "-"
         best = " **(best by CV)**" if r.best else ""
         lines.append(
@@ -220,7 +224,7 @@ def format_results(results: pd.DataFrame) -> str:
             "architecture": results["architecture"],
             "widths": results["hidden_layer_sizes"],
             "BN+DO": [
-                f"{d:g}" if b else "-"
+                f"{d:g}" if b else (f"-, {d:.2g}" if d else "-")
                 for b, d in zip(results["batch_norm"], results["dropout"], strict=True)
             ],
             "params": results["n_params"],
