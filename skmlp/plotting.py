@@ -57,7 +57,11 @@ def plot_loss_curves(histories: dict, *, ncols: int = 3):
         ax.legend()
     for ax in axes[len(histories) :]:
         ax.set_visible(False)
-    fig.suptitle("Training vs validation loss (validation split from the training data)")
+    validated = any(hist.get("val_loss") for hist in histories.values())
+    title = "Training vs validation loss" if validated else "Training loss"
+    if validated and ncols > 1:
+        title += " (validation split from the training data)"
+    fig.suptitle(title)
     return fig
 
 
