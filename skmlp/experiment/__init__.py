@@ -90,6 +90,7 @@ from .search import (
     _estimate_left,
     _fit_key,
     build_search,
+    candidate_id,
     make_search,
     planned_fits,
     rank_candidates,
@@ -531,13 +532,10 @@ def _network_cost(config, n_features: int, n_classes: int) -> float:
 
 def _cv_names(search, ranking, config) -> list[str]:
     """The candidate name of each row of ``cv_results_``."""
-    import json
-
     resource = "estimator__mlp__max_iter" if config.resource == "epochs" else "n_samples"
     halving = config.search.startswith("halving")
     by_params = {
-        json.dumps({k: repr(v) for k, v in sorted(p.items())}): n
-        for p, n in zip(ranking["_params"], ranking["candidate"], strict=True)
+        candidate_id(p): n for p, n in zip(ranking["_params"], ranking["candidate"], strict=True)
     }
     names = []
     for params in search.cv_results_["params"]:
@@ -546,7 +544,7 @@ def _cv_names(search, ranking, config) -> list[str]:
             for k, v in params.items()
             if not (halving and k == resource)
         }
-        names.append(by_params[json.dumps({k: repr(v) for k, v in sorted(searched.items())})])
+        names.append(by_params[candidate_id(searched)])
     return names
 
 

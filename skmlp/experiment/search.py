@@ -360,6 +360,11 @@ def planned_fits(config, n_rows: int) -> list[float]:
 
 
 # ------------------------------------------------------------ the ranking
+def candidate_id(searched: dict) -> str:
+    """A candidate's identity: its searched settings (without the halving resource)."""
+    return json.dumps({k: repr(v) for k, v in sorted(searched.items())})
+
+
 def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataFrame:
     """Each candidate's CV scores at the last round it reached, best first.
 
@@ -385,7 +390,7 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
     order: list[str] = []
     for i, params in enumerate(cv["params"]):
         searched = {k[len(_PREFIX) :]: v for k, v in params.items() if k != resource}
-        cid = json.dumps({k: repr(v) for k, v in sorted(searched.items())})
+        cid = candidate_id(searched)
         if cid not in last:
             order.append(cid)
         itr = int(cv["iter"][i]) if "iter" in cv else 0
