@@ -186,3 +186,24 @@ def test_a_search_on_your_own_csv_end_to_end(tmp_path):
     assert (tmp_path / "out" / "test_split.json").is_file()
     # standardised features by default for data that are not images
     assert type(result.best_model[0]).__name__ == "StandardScaler"
+
+
+def test_string_labels_keep_their_fit_key_across_processes():
+    """A stored fit is found again for string classes: the key hashes the labels' values.
+
+    An object array's raw bytes are pointers; two arrays of equal strings held in
+    distinct objects (as two processes reading the same CSV have) must share a key.
+    """
+    from sklearn.pipeline import make_pipeline as sk_make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skmlp import MLPClassifier
+    from skmlp.experiment.search import _fit_key
+
+    names = iris_frame()["species"].to_numpy()
+    copy = np.array(["".join(list(s)) for s in names], dtype=object)
+    assert names.dtype == object and all(a is not b for a, b in zip(names, copy, strict=True))
+    X = np.zeros((len(names), 4), dtype=np.float32)
+    estimator = sk_make_pipeline(StandardScaler(), MLPClassifier(max_iter=2))
+    assert _fit_key(estimator, X, names) == _fit_key(estimator, X, copy)
+    assert _fit_key(estimator, X, names) != _fit_key(estimator, X, names[::-1].copy())

@@ -16,6 +16,7 @@ try:  # POSIX: the kernel releases the run lock when its holder dies
 except ImportError:  # pragma: no cover - Windows: the lock file's pid is checked instead
     fcntl = None
 
+import numpy as np
 import pandas as pd
 
 from .._io import atomic_write_text, pid_alive
@@ -77,6 +78,20 @@ def _sha256_file(path: Path) -> str | None:
     with open(path, "rb") as f:
         while chunk := f.read(2**20):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sha256_arrays(*arrays) -> str:
+    """Checksum arrays by shape, dtype and values.
+
+    Object arrays (string labels) are hashed by the ``repr`` of their values:
+    their raw bytes are pointers, which differ from one process to the next.
+    """
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(str((a.shape, a.dtype.str)).encode())
+        digest.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
     return digest.hexdigest()
 
 

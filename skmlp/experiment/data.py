@@ -41,7 +41,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._io import atomic_write_json
-from ._files import _sha256_file
+from ._files import _sha256_arrays, _sha256_file
 from .config import ConfigError
 
 __all__ = ["load_data"]
@@ -58,15 +58,6 @@ def _memory_budget() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     except (AttributeError, ValueError, OSError):
         return 2**30
-
-
-def _sha256_arrays(*arrays) -> str:
-    digest = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        digest.update(str((a.shape, a.dtype.str)).encode())
-        digest.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------ tables

@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._io import atomic_write_json
 from ..architectures import SEED_ARCHITECTURES, Architecture, param_grid
-from ._files import _read_json
+from ._files import _read_json, _sha256_arrays
 
 __all__ = ["build_search", "make_search", "rank_candidates"]
 
@@ -43,15 +43,6 @@ _PREFIX = "estimator__mlp__"
 
 
 # --------------------------------------------------- resumable CV fitting
-def _fingerprint(*arrays) -> str:
-    digest = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        digest.update(str((a.shape, a.dtype.str)).encode())
-        digest.update(a.tobytes())
-    return digest.hexdigest()
-
-
 def _params_record(estimator) -> dict:
     mlp = estimator[-1] if isinstance(estimator, Pipeline) else estimator
     return {k: repr(v) for k, v in mlp.get_params().items()}
@@ -71,7 +62,7 @@ def _fit_key(estimator, *arrays) -> str:
     """
     import keras
 
-    blob = keras.backend.backend() + _params_key(estimator) + _fingerprint(*arrays)
+    blob = keras.backend.backend() + _params_key(estimator) + _sha256_arrays(*arrays)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
