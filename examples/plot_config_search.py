@@ -85,15 +85,7 @@ print(result.ranking[["rank_cv", "candidate", "params", "round", "resource",
 # Test accuracy is drawn for the refitted ones, for reference only.
 from skmlp.plotting import plot_cv_scores
 
-frame = result.ranking.merge(
-    result.results[["architecture", "test_accuracy", "best"]].rename(
-        columns={"architecture": "candidate"}
-    ),
-    on="candidate",
-    how="left",
-)
-frame["best"] = frame["best"].fillna(False).astype(bool)
-plot_cv_scores(frame)
+plot_cv_scores(result.ranking_with_test())
 
 # %%
 # Loss curves of the refitted candidates

@@ -39,6 +39,18 @@ def test_grid(tmp_path):
     assert list(result.results["architecture"]) == list(ranking["candidate"][:2])
     assert result.best_architecture == ranking["candidate"][0]
     assert result.cv_results["candidate"].nunique() == 4
+    # every cv_results_ row is named after its candidate: the scores agree
+    cv_scores = result.cv_results.set_index("candidate")["mean_test_accuracy"]
+    ranked = ranking.set_index("candidate")["cv_accuracy_mean"]
+    np.testing.assert_allclose(cv_scores[ranked.index], ranked)
+    # the test accuracy sits beside the two refitted candidates only
+    frame = result.ranking_with_test()
+    assert frame["test_accuracy"].notna().tolist() == [True, True, False, False]
+    assert frame["best"].tolist() == [True, False, False, False]
+    pd.testing.assert_series_equal(
+        frame.set_index("candidate")["test_accuracy"].dropna(),
+        result.results.set_index("architecture")["test_accuracy"].rename_axis("candidate"),
+    )
 
 
 def test_random(tmp_path):

@@ -90,7 +90,7 @@ from .search import (
     _estimate_left,
     _fit_key,
     build_search,
-    candidate_id,
+    cv_candidate_names,
     make_search,
     planned_fits,
     rank_candidates,
@@ -389,7 +389,7 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
     search, cv_time = _search(config, pipeline, out, X_train, y_train, n_jobs, log, verbose)
     cv_results = pd.DataFrame(search.cv_results_)
     ranking = rank_candidates(search, pipeline, out / "fits", config)
-    cv_results.insert(0, "candidate", _cv_names(search, ranking, config))
+    cv_results.insert(0, "candidate", cv_candidate_names(search, ranking, config))
 
     # 2. refit the best candidates on all training data, score each once on the test set
     top = ranking.head(config.report_top)
@@ -528,24 +528,6 @@ def _network_cost(config, n_features: int, n_classes: int) -> float:
         widths = (widths,) if isinstance(widths, int) else widths
         counts.append(mlp_param_count(n_features, widths, n_classes))
     return float(np.mean(counts))
-
-
-def _cv_names(search, ranking, config) -> list[str]:
-    """The candidate name of each row of ``cv_results_``."""
-    resource = "estimator__mlp__max_iter" if config.resource == "epochs" else "n_samples"
-    halving = config.search.startswith("halving")
-    by_params = {
-        candidate_id(p): n for p, n in zip(ranking["_params"], ranking["candidate"], strict=True)
-    }
-    names = []
-    for params in search.cv_results_["params"]:
-        searched = {
-            k[len("estimator__mlp__") :]: v
-            for k, v in params.items()
-            if not (halving and k == resource)
-        }
-        names.append(by_params[candidate_id(searched)])
-    return names
 
 
 def _refit_pipeline(pipeline: Pipeline, params: dict, config) -> Pipeline:

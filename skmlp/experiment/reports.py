@@ -85,6 +85,32 @@ class ExperimentResult:
             self._best_model = load(path)
         return self._best_model
 
+    def ranking_with_test(self) -> pd.DataFrame:
+        """Every candidate ranked by CV, with the test accuracy of the refitted ones.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :attr:`ranking` with ``test_accuracy`` (NaN for candidates that were
+            not refitted) and ``best`` columns: what
+            :func:`skmlp.plotting.plot_cv_scores` draws.
+        """
+        if self.ranking is None:
+            raise ValueError(f"{self.out} holds no ranking.csv (an older skmlp wrote it)")
+        return _ranking_with_test(self.ranking, self.results)
+
+
+def _ranking_with_test(ranking: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    frame = ranking.merge(
+        results[["architecture", "test_accuracy", "best"]].rename(
+            columns={"architecture": "candidate"}
+        ),
+        on="candidate",
+        how="left",
+    )
+    frame["best"] = frame["best"].fillna(False).astype(bool)
+    return frame
+
 
 def candidate_row(ranked, mlp_params: dict, refit: dict) -> dict:
     """One row of the results table: a candidate's CV scores and its one test score."""
@@ -174,15 +200,7 @@ def draw_plots(out: Path, results, ranking, histories, models) -> None:
     # the best first (the results are ranked): at most a dozen panels stay readable
     fig = plotting.plot_loss_curves(dict(list(histories.items())[:_CURVES]))
     atomic_write(plots / "loss_curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    frame = ranking.merge(
-        results[["architecture", "test_accuracy", "best"]].rename(
-            columns={"architecture": "candidate"}
-        ),
-        on="candidate",
-        how="left",
-    )
-    frame["best"] = frame["best"].fillna(False).astype(bool)
-    fig = plotting.plot_cv_scores(frame)
+    fig = plotting.plot_cv_scores(_ranking_with_test(ranking, results))
     atomic_write(plots / "cv_accuracy.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     for name, model in models.items():
         fig = plotting.plot_weight_distributions(model, title=f"Trained weights: {name}")

@@ -356,6 +356,25 @@ def candidate_id(searched: dict) -> str:
     return json.dumps({k: repr(v) for k, v in sorted(searched.items())})
 
 
+def _halving_resource(config) -> str | None:
+    """The halving search's resource parameter (``None`` for other searches)."""
+    return _resource(config) if config.search.startswith("halving") else None
+
+
+def _searched(params: dict, resource: str | None) -> dict:
+    """A ``cv_results_`` row's searched settings, without the search's resource."""
+    return {k[len(_PREFIX) :]: v for k, v in params.items() if k != resource}
+
+
+def cv_candidate_names(search, ranking: pd.DataFrame, config) -> list[str]:
+    """The candidate name of each row of ``search.cv_results_``."""
+    resource = _halving_resource(config)
+    by_id = {
+        candidate_id(p): n for p, n in zip(ranking["_params"], ranking["candidate"], strict=True)
+    }
+    return [by_id[candidate_id(_searched(p, resource))] for p in search.cv_results_["params"]]
+
+
 def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataFrame:
     """Each candidate's CV scores at the last round it reached, best first.
 
@@ -371,7 +390,7 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
         ``cv_log_loss_mean``, ``cv_fit_time_s``, ``n_params``, ``rank_cv``.
     """
     cv = search.cv_results_
-    resource = _resource(config) if config.search.startswith("halving") else None
+    resource = _halving_resource(config)
     records: dict[str, list] = {}
     for path in Path(store).glob("*.json"):
         record = _read_json(path)
@@ -380,7 +399,7 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
     last: dict[str, tuple] = {}
     order: list[str] = []
     for i, params in enumerate(cv["params"]):
-        searched = {k[len(_PREFIX) :]: v for k, v in params.items() if k != resource}
+        searched = _searched(params, resource)
         cid = candidate_id(searched)
         if cid not in last:
             order.append(cid)
