@@ -207,3 +207,27 @@ def test_string_labels_keep_their_fit_key_across_processes():
     estimator = sk_make_pipeline(StandardScaler(), MLPClassifier(max_iter=2))
     assert _fit_key(estimator, X, names) == _fit_key(estimator, X, copy)
     assert _fit_key(estimator, X, names) != _fit_key(estimator, X, names[::-1].copy())
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"validation_size": 119}, r"validation_size=119 holds out 119 of the 120 training rows "
+                                   r"and leaves 1 to train on; each part needs one row of each "
+                                   r"of the 3 classes"),
+        ({"validation_size": 0.01}, r"validation_size=0.01 holds out 2 of the 120"),
+        ({"validation_fraction": 0.99}, r"validation_fraction=0.99 holds out 119 .* or 0"),
+        ({"cv": 50}, r"cv=50 stratified folds need 50 training rows of every class; the "
+                     r"smallest class has 40"),
+    ],
+)  # fmt: skip
+def test_splits_too_small_for_the_classes_fail_before_any_fit(tmp_path, settings, message):
+    path = tmp_path / "iris.csv"
+    iris_frame().to_csv(path, index=False)
+    cfg = ExperimentConfig(
+        data={"path": str(path), "target": "species"}, dataset="iris", epochs=2,
+        space={"hidden_layer_sizes": [[8]]}, report_top=1, **settings,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        run_experiment(cfg, out=tmp_path / "out", verbose=False, plots=False)
+    assert not list((tmp_path / "out").glob("fits/*.json"))

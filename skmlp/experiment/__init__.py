@@ -175,23 +175,24 @@ def _check_against_data(config: ExperimentConfig, y) -> None:
             f"cv={config.cv} stratified folds need {config.cv} training rows of every class; "
             f"the smallest class has {smallest}"
         )
-    vs = config.validation_size
-    if vs is not None:
-        n_val = vs if isinstance(vs, int) else math.ceil(vs * n)
-        if n_val < k or n - n_val < k or smallest < 2:
-            raise ValueError(
-                f"validation_size={vs} holds out {n_val} of the {n} training rows; each part "
-                f"needs one row of each of the {k} classes"
-            )
-    vf = config.validation_fraction
-    if vf > 0:
-        n_val = math.ceil(vf * n)
-        if n_val < k or n - n_val < k or smallest < 2:
-            raise ValueError(
-                f"validation_fraction={vf} holds out {n_val} of the {n} training rows and "
-                f"leaves {n - n_val} to train on; each part needs one row of each of the {k} "
-                f"classes: choose a value from {k / n:.3g} to {(n - k) / n:.3g}, or 0"
-            )
+    vs, vf = config.validation_size, config.validation_fraction
+    if vs is not None:  # the search's validation split
+        _check_holdout("validation_size", vs, vs if isinstance(vs, int) else math.ceil(vs * n), y)
+    if vf > 0:  # the refit's validation curve
+        _check_holdout("validation_fraction", vf, math.ceil(vf * n), y)
+
+
+def _check_holdout(name: str, value, n_val: int, y) -> None:
+    """Both parts of a stratified hold-out of ``n_val`` rows need every class."""
+    counts = np.unique(y, return_counts=True)[1]
+    n, k = len(y), len(counts)
+    if n_val < k or n - n_val < k or counts.min() < 2:
+        raise ValueError(
+            f"{name}={value} holds out {n_val} of the {n} training rows and leaves "
+            f"{n - n_val} to train on; each part needs one row of each of the {k} classes "
+            f"(and every class two rows): choose a value from {k / n:.3g} to "
+            f"{(n - k) / n:.3g}" + (", or 0" if name == "validation_fraction" else "")
+        )
 
 
 def _refit(name, pipeline, data, out: Path, log) -> tuple[dict, Pipeline]:
