@@ -169,3 +169,26 @@ def test_the_cv_plot_of_fifty_candidates_shows_the_best_fifteen():
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == list(ranking["candidate"][:15])
     assert "the best 15 of 50" in ax.get_title()
+
+
+def test_halving_progress_prices_the_later_rounds_by_their_survivors():
+    """Once a later round begins, its networks (not the space's typical one) price the rest."""
+    from skmlp.experiment.search import _remaining_costs
+
+    progress = {"epochs": 8, "rows": 100, "fit_params": [250.0] * 4 + [500.0] * 2 + [1000.0],
+                "fractions": [0.25] * 4 + [0.5] * 2 + [1.0]}  # fmt: skip
+
+    def fit(n_params, epochs):
+        return {"n_params": n_params, "n_iter": epochs, "n_train": 100}
+
+    first_round = [fit(10, 2), fit(10, 2), fit(1000, 2), fit(1000, 2)]
+    # during the first round the planned (typical) sizes stand
+    assert _remaining_costs(first_round[:3], progress) == [250.0, 500.0, 500.0, 1000.0]
+    assert _remaining_costs(first_round, progress) == [500.0, 500.0, 1000.0]
+    # the wide networks survived: the rest is priced at their size
+    assert _remaining_costs([*first_round, fit(1000, 4)], progress) == [500.0, 1000.0]
+    # a search that is not halving keeps its plan
+    plain = dict(progress, fractions=None)
+    assert _remaining_costs([*first_round, fit(1000, 4)], plain) == [500.0, 1000.0]
+    assert _remaining_costs([*first_round, fit(10, 4)], plain) == [500.0, 1000.0]
+    assert _remaining_costs([*first_round, fit(10, 4)], progress) == [5.0, 10.0]

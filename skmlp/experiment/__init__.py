@@ -468,6 +468,8 @@ def _search(config, pipeline, out, X, y, n_jobs, log, verbose):
     progress = {
         "total": len(sizes),
         "fit_params": costs,
+        # a halving search's rounds, each fit's share of a full fit
+        "fractions": sizes if config.search.startswith("halving") else None,
         "epochs": config.epochs,
         "rows": len(split),
         "cached_keys": {r["key"] for r in cached},

@@ -162,8 +162,7 @@ def _report_progress(store, progress: dict) -> None:
 
     records = [json.loads(p.read_text()) for p in Path(store).glob("*.json")]
     new = [r for r in records if r["key"] not in progress["cached_keys"]]
-    # the planned fits run in order: those after the ones done remain
-    remaining = list(progress["fit_params"])[len(records) :]
+    remaining = _remaining_costs(records, progress)
     elapsed = time.time() - progress["started"]
     left = _estimate_left(
         [(_work(r, progress), r["fit_time"]) for r in new],
@@ -178,6 +177,25 @@ def _report_progress(store, progress: dict) -> None:
         left *= (time.time() - since) / busy
     bar = _BARS.get(progress.get("bar")) or ProgressBar(progress["total"], "CV fits", plain=True)
     bar.update(min(len(records), progress["total"]), elapsed, left, " for the CV")
+
+
+def _remaining_costs(records: list[dict], progress: dict) -> list[float]:
+    """The sizes of the planned fits still to run (they run in order).
+
+    A halving search's later rounds train its survivors only: once a round past
+    the first has begun, its networks, not the space's typical one, price the
+    rest (``progress["fractions"]``: each planned fit's share of a full fit).
+    """
+    remaining = list(progress["fit_params"])[len(records) :]
+    fractions = progress.get("fractions")
+    if not fractions or not records or not remaining:
+        return remaining
+    levels = [_work(r, progress) / r["n_params"] for r in records]
+    top = max(levels)
+    if top < 1.5 * min(levels):  # still in the first round
+        return remaining
+    latest = [r["n_params"] for r, lv in zip(records, levels, strict=True) if lv > top / 1.2]
+    return [f * float(np.mean(latest)) for f in fractions[len(records) :]]
 
 
 def _work(record: dict, progress: dict) -> float:
