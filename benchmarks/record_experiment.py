@@ -52,6 +52,9 @@ def main(argv=None):
             )
             plots.append(f"experiment_{name}_{plot}.png")
 
+    # one validation split has no spread: say "val", not "CV ± std"
+    split = run["config"].get("validation_size") is not None
+    score = "val" if split else "CV"
     t = run["timings"]
     wall = f"{args.wall_time:.0f} s" if args.wall_time else f"{t['total_s']:.0f} s (in-process)"
     lines = [
@@ -66,9 +69,10 @@ def main(argv=None):
         f"sha256 {run['dataset']['sha256'][:16]}...",
         f"- settings: {_settings(run['config'])}",
         f"- wall time: {wall}; CV {t['cv_s']:.0f} s, refits {t['refit_s']:.0f} s",
-        f"- chosen by CV accuracy: **{run['best_architecture']}**",
+        f"- chosen by {'validation' if split else 'CV'} accuracy: **{run['best_architecture']}**",
         "",
-        "| model | widths | BN + dropout | params | CV acc % (± std) | CV log-loss "
+        f"| model | widths | BN + dropout | params | {score} acc %{'' if split else ' (± std)'} "
+        f"| {score} log-loss "
         "| train acc % | test loss | test acc % | seed test acc % | test - seed |",
         "|" + " --- |" * 11,
     ]
@@ -83,7 +87,9 @@ def main(argv=None):
         mark = " (best)" if r.best else ""
         lines.append(
             f"| {r.architecture}{mark} | {r.hidden_layer_sizes} | {bn} | {r.n_params:,} "
-            f"| {100 * r.cv_accuracy_mean:.2f} ± {100 * r.cv_accuracy_std:.2f} "
+            f"| {100 * r.cv_accuracy_mean:.2f}"
+            + ("" if split else f" ± {100 * r.cv_accuracy_std:.2f}")
+            + f" "
             f"| {r.cv_log_loss_mean:.4f} | {100 * r.train_accuracy:.2f} | {r.test_loss:.4f} "
             f"| {100 * r.test_accuracy:.2f} | {f'{seed:.2f}' if seed else '-'} | {diff} |"
         )
@@ -116,10 +122,12 @@ def _settings(config: dict) -> str:
     if search.startswith("halving"):
         kind += f" (factor {config.get('factor')}, resource: {config.get('resource')})"
     fixed = ", ".join(f"{k}={v}" for k, v in (config.get("estimator") or {}).items())
+    searched = config.get("space") or {}
+    rate = f"learning rate {config['learning_rate_init']}, "
+    rate = "" if "learning_rate_init" in searched else rate
     return (
-        f"{kind}, {valid}, {config['epochs']} epochs, batch {config['batch_size']}, "
-        f"learning rate {config['learning_rate_init']}, seed {config['random_state']}"
-        + (f"; fixed: {fixed}" if fixed else "")
+        f"{kind}, {valid}, {config['epochs']} epochs, batch {config['batch_size']}, {rate}"
+        f"seed {config['random_state']}" + (f"; fixed: {fixed}" if fixed else "")
     )
 
 
