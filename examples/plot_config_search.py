@@ -85,7 +85,7 @@ print(result.ranking[["rank_cv", "candidate", "params", "round", "resource",
 # Test accuracy is drawn for the refitted ones, for reference only.
 from skmlp.plotting import plot_cv_scores
 
-plot_cv_scores(result.ranking_with_test())
+plot_cv_scores(result.ranking_with_test(), validation_split=True)
 
 # %%
 # Loss curves of the refitted candidates

@@ -114,11 +114,13 @@ def plot_weight_distributions(model, *, title: str = "Trained weight distributio
     return fig
 
 
-def plot_cv_scores(results, top: int = 15):
+def plot_cv_scores(results, top: int = 15, validation_split: bool = False):
     """Cross-validated accuracy per candidate with ±1 std error bars.
 
     Test accuracy is drawn beside it for the candidates that were scored on the
-    test set, for reference; selection used CV only.
+    test set, for reference; selection used CV only. When the candidates reached
+    different rounds of a successive-halving search (a ``resource`` column that
+    varies), each tick names the candidate's resource there as well.
 
     Parameters
     ----------
@@ -129,6 +131,9 @@ def plot_cv_scores(results, top: int = 15):
     top : int, default=15
         Draw at most this many candidates, the best by CV (``rank_cv``) first,
         so that a large search stays readable.
+    validation_split : bool, default=False
+        The scores come from one validation split (``validation_size``), not
+        from folds: they are labelled validation accuracy, without a spread.
 
     Returns
     -------
@@ -140,28 +145,33 @@ def plot_cv_scores(results, top: int = 15):
         results = results.sort_values("rank_cv").head(top)
     results = results.reset_index(drop=True)
     names = results["architecture"] if "architecture" in results else results["candidate"]
+    rounds = "resource" in results and results["resource"].nunique() > 1
+    if rounds:
+        names = [f"{n}\n@{r:,.0f}" for n, r in zip(names, results["resource"], strict=True)]
+    score = "validation" if validation_split else "CV"
     fig = _figure(figsize=(max(6.0, 0.9 * len(results) + 2), 4.0), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(results))
     ax.errorbar(
         x - 0.1,
         100 * results["cv_accuracy_mean"],
-        yerr=100 * results["cv_accuracy_std"],
+        yerr=None if validation_split else 100 * results["cv_accuracy_std"],
         fmt="o",
         capsize=5,
-        label="CV accuracy (mean ± std)",
+        label="validation accuracy" if validation_split else "CV accuracy (mean ± std)",
     )
     if "test_accuracy" in results:
         ax.plot(x + 0.1, 100 * results["test_accuracy"], "s", color="tab:red",
                 label="test accuracy")  # fmt: skip
     if "best" in results and results["best"].any():
         best = int(np.flatnonzero(results["best"].to_numpy(dtype=bool))[0])
-        ax.axvspan(best - 0.4, best + 0.4, color="gold", alpha=0.25, label="chosen by CV")
+        ax.axvspan(best - 0.4, best + 0.4, color="gold", alpha=0.25, label=f"chosen by {score}")
     ax.set_xticks(x, names, rotation=20)
-    ax.set_xlabel("candidate")
+    ax.set_xlabel("candidate @ the epochs (or rows) of its last round" if rounds else "candidate")
     ax.set_ylabel("accuracy (%)")
     shown = f" (the best {len(results)} of {total})" if total > len(results) else ""
-    ax.set_title(f"Cross-validated accuracy per candidate{shown}")
+    title = "Validation accuracy" if validation_split else "Cross-validated accuracy"
+    ax.set_title(f"{title} per candidate{shown}")
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
     return fig

@@ -192,3 +192,27 @@ def test_halving_progress_prices_the_later_rounds_by_their_survivors():
     assert _remaining_costs([*first_round, fit(1000, 4)], plain) == [500.0, 1000.0]
     assert _remaining_costs([*first_round, fit(10, 4)], plain) == [500.0, 1000.0]
     assert _remaining_costs([*first_round, fit(10, 4)], progress) == [5.0, 10.0]
+
+
+def test_the_cv_plot_of_a_halving_search_on_a_validation_split():
+    """Ticks name each candidate's last round; one split is labelled validation, no bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skmlp.plotting import plot_cv_scores
+
+    ranking = pd.DataFrame({"candidate": ["c02", "c01", "c03"], "rank_cv": [1, 2, 3],
+                            "resource": [90, 30, 10], "cv_accuracy_mean": [0.99, 0.98, 0.97],
+                            "cv_accuracy_std": 0.0, "best": [True, False, False]})  # fmt: skip
+    ax = plot_cv_scores(ranking, validation_split=True).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["c02\n@90", "c01\n@30", "c03\n@10"]
+    assert ax.get_title() == "Validation accuracy per candidate"
+    labels = ax.get_legend_handles_labels()[1]
+    assert "validation accuracy" in labels and "chosen by validation" in labels
+    assert not ax.containers[0].has_yerr
+    # folds: a spread, the CV wording, and plain names when every candidate had one round
+    folds = ranking.assign(resource=90, cv_accuracy_std=0.01)
+    ax = plot_cv_scores(folds).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["c02", "c01", "c03"]
+    assert ax.get_title() == "Cross-validated accuracy per candidate"
+    assert ax.containers[0].has_yerr

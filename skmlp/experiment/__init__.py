@@ -430,7 +430,10 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
     atomic_write_text(out / "results.md", markdown_table(results, public, config.dataset))
     atomic_write_text(out / "cv_results.csv", cv_results.to_csv(index=False))
     if plots:
-        draw_plots(out, results, public, histories, models)
+        draw_plots(
+            out, results, public, histories, models,
+            validation_split=config.validation_size is not None,
+        )  # fmt: skip
     record.update(
         complete=True,
         best_architecture=best_name,

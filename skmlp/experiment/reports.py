@@ -187,11 +187,14 @@ def markdown_table(results: pd.DataFrame, ranking: pd.DataFrame, dataset: str) -
     return "\n".join(lines) + "\n"
 
 
-def draw_plots(out: Path, results, ranking, histories, models) -> None:
+def draw_plots(
+    out: Path, results, ranking, histories, models, validation_split: bool = False
+) -> None:
     """Loss curves and weights of the reported models; CV accuracy of the best candidates.
 
     With many candidates the plots show the best: the loss curves of the 12 best refits,
-    the CV accuracy of the 15 best candidates (:func:`skmlp.plotting.plot_cv_scores`).
+    the CV accuracy of the 15 best candidates (:func:`skmlp.plotting.plot_cv_scores`;
+    ``validation_split``: the scores come from one validation split).
     """
     from .. import plotting
 
@@ -200,7 +203,9 @@ def draw_plots(out: Path, results, ranking, histories, models) -> None:
     # the best first (the results are ranked): at most a dozen panels stay readable
     fig = plotting.plot_loss_curves(dict(list(histories.items())[:_CURVES]))
     atomic_write(plots / "loss_curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    fig = plotting.plot_cv_scores(_ranking_with_test(ranking, results))
+    fig = plotting.plot_cv_scores(
+        _ranking_with_test(ranking, results), validation_split=validation_split
+    )
     atomic_write(plots / "cv_accuracy.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     for name, model in models.items():
         fig = plotting.plot_weight_distributions(model, title=f"Trained weights: {name}")
