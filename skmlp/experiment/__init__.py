@@ -502,6 +502,10 @@ def _search(config, pipeline, out, X, y, n_jobs, log, verbose):
     return search, time.time() - cv_start
 
 
+#: How long ``--dask-scheduler`` waits for the scheduler to answer.
+_DASK_CONNECT_TIMEOUT = "20s"
+
+
 def _fit_on_dask(search, address: str, X, y, log) -> None:
     """Run the search's fits on the Dask cluster at ``address`` (joblib's Dask backend)."""
     try:
@@ -509,7 +513,7 @@ def _fit_on_dask(search, address: str, X, y, log) -> None:
     except ImportError:
         raise ImportError("--dask-scheduler needs Dask: pip install 'skmlp[dask]'") from None
     try:
-        client = Client(address, timeout="20s")
+        client = Client(address, timeout=_DASK_CONNECT_TIMEOUT)
     except OSError as exc:
         raise OSError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     with client:
