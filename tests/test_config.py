@@ -201,12 +201,16 @@ def test_the_readme_config_is_valid(tmp_path):
     assert config.data["path"] == str(tmp_path / "train.csv")
 
 
-@pytest.mark.parametrize("name", ["mnist-99.toml", "fashion-mnist-90.toml"])
+@pytest.mark.parametrize(
+    "name", ["mnist-99.toml", "mnist-99-1024.toml", "mnist-99-deep.toml", "fashion-mnist-90.toml"]
+)
 def test_the_recorded_configs_are_valid(name):
     from pathlib import Path
 
     config = load_config(Path(__file__).parent.parent / "benchmarks" / "configs" / name)
     assert config.validation_size == 10000 and config.search == "halving-random"
+    # one validation split for every recorded search: their survivors compare by it
+    assert config.random_state == 0
 
 
 def test_the_seed_config_file_spells_out_the_builtin_one():
