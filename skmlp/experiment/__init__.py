@@ -177,15 +177,16 @@ def _check_against_data(config: ExperimentConfig, y) -> None:
         )
     vs, vf = config.validation_size, config.validation_fraction
     if vs is not None:  # the search's validation split
-        _check_holdout("validation_size", vs, vs if isinstance(vs, int) else math.ceil(vs * n), y)
+        _check_holdout(
+            "validation_size", vs, vs if isinstance(vs, int) else math.ceil(vs * n), counts
+        )
     if vf > 0:  # the refit's validation curve
-        _check_holdout("validation_fraction", vf, math.ceil(vf * n), y)
+        _check_holdout("validation_fraction", vf, math.ceil(vf * n), counts)
 
 
-def _check_holdout(name: str, value, n_val: int, y) -> None:
-    """Both parts of a stratified hold-out of ``n_val`` rows need every class."""
-    counts = np.unique(y, return_counts=True)[1]
-    n, k = len(y), len(counts)
+def _check_holdout(name: str, value, n_val: int, counts) -> None:
+    """Both parts of a stratified hold-out of ``n_val`` rows need every class (``counts``)."""
+    n, k = int(counts.sum()), len(counts)
     if n_val < k or n - n_val < k or counts.min() < 2:
         raise ValueError(
             f"{name}={value} holds out {n_val} of the {n} training rows and leaves "
