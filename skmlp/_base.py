@@ -182,18 +182,20 @@ def _dense_bytes(X) -> int:
     return int(X.shape[0]) * int(X.shape[1]) * np.dtype(X.dtype).itemsize
 
 
-class _SparseBatches(keras.utils.PyDataset):
-    """Minibatches of a sparse matrix, each made dense only when Keras asks for it.
+class _Batches(keras.utils.PyDataset):
+    """Minibatches of a dense array or a sparse matrix, shuffled by their own generator.
 
-    Shuffles the row order at every epoch from its own seeded generator.
+    A sparse matrix's minibatch is made dense only when Keras asks for it. The
+    row order of every epoch is drawn from ``rng``, never from NumPy's global
+    generator (which any thread may draw from).
     """
 
-    def __init__(self, X, y, sample_weight, batch_size, *, shuffle, seed):
+    def __init__(self, X, y, sample_weight, batch_size, *, shuffle, rng):
         super().__init__()
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
-        self._rng = np.random.RandomState(int(seed) % _MAX_SEED)
+        self._rng = rng
         self._order = self._new_order()
 
     def _new_order(self):
@@ -205,7 +207,8 @@ class _SparseBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        batch = (self.X[rows].toarray(), self.y[rows])
+        X = self.X[rows]
+        batch = (X.toarray() if sp.issparse(X) else X, self.y[rows])
         if self.sample_weight is not None:
             batch += (self.sample_weight[rows],)
         return batch
@@ -733,45 +736,50 @@ class BaseMultilayerPerceptron(BaseWrapper):
         # partial_fit on TensorFlow trains without fit, shuffling with NumPy: no
         # TensorFlow seed to set, and setting it would clear TensorFlow's kernel cache
         quick = not sp.issparse(X) and quick_epoch(self.model_, incremental)
+        # the row orders of the fused JAX epoch, sparse data and TensorFlow's
+        # partial_fit come from this generator, seeded for the fit, never from
+        # NumPy's global one, which other threads (Dask's workers) draw from.
+        # (Model.fit shuffles in tf.data on TensorFlow, seeded by _keras_seed; on
+        # other backends Keras' own Model.fit, used only for data the fused epoch
+        # cannot hold, draws from NumPy's global generator.)
+        rng = np.random.RandomState(epoch_seed)
+        fit_args = dict(
+            sample_weight=sample_weight,
+            batch_size=batch_size,
+            epochs=epochs,
+            shuffle=shuffle,
+            validation_data=None if validation is None else validation[:2],
+            verbose=0,
+            callbacks=callbacks,
+        )
         with _keras_seed(epoch_seed, tensorflow=not quick):
-            if sp.issparse(X):
-                data = _SparseBatches(
-                    X, Y, sample_weight, batch_size, shuffle=shuffle, seed=epoch_seed
+            if self._fused_epochs and not sp.issparse(X) and can_fuse(self.model_, X):
+                # minibatch slots as wide as the batch size asked for, so that a
+                # call with fewer rows than that runs the same program
+                width = 200 if self.batch_size == "auto" else int(self.batch_size)
+                fused_fit(
+                    self.model_,
+                    X,
+                    Y,
+                    compile_only=self._compile_only,
+                    slot_rows=width,
+                    rng=rng,
+                    **fit_args,
                 )
+            elif self._compile_only:
+                pass
+            elif sp.issparse(X):
+                data = _Batches(X, Y, sample_weight, batch_size, shuffle=shuffle, rng=rng)
                 val = None
                 if validation is not None:
-                    val = _SparseBatches(
-                        validation[0], validation[1], None, batch_size, shuffle=False, seed=0
+                    val = _Batches(
+                        validation[0], validation[1], None, batch_size, shuffle=False, rng=rng
                     )
                 self.model_.fit(
                     data, epochs=epochs, validation_data=val, verbose=0, callbacks=callbacks
                 )
             else:
-                fit_args = dict(
-                    sample_weight=sample_weight,
-                    batch_size=batch_size,
-                    epochs=epochs,
-                    shuffle=shuffle,
-                    validation_data=None if validation is None else validation[:2],
-                    verbose=0,
-                    callbacks=callbacks,
-                )
-                if self._fused_epochs and can_fuse(self.model_, X):
-                    # minibatch slots as wide as the batch size asked for, so that a
-                    # call with fewer rows than that runs the same program
-                    width = 200 if self.batch_size == "auto" else int(self.batch_size)
-                    fused_fit(
-                        self.model_,
-                        X,
-                        Y,
-                        compile_only=self._compile_only,
-                        slot_rows=width,
-                        **fit_args,
-                    )
-                elif self._compile_only:
-                    pass
-                else:
-                    fit_model(self.model_, X, Y, incremental=incremental, **fit_args)
+                fit_model(self.model_, X, Y, incremental=incremental, rng=rng, **fit_args)
         if not incremental and not monitor.stopped and self.n_iter_ == self.max_iter:
             _warn_convergence(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "

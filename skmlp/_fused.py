@@ -22,9 +22,10 @@ first, run already-compiled code.
 
 Everything that ``fit`` does around the steps is done the same way and in the
 same order, so that for a given seed the fused path computes what ``fit``
-computes, up to float rounding (same shuffles from NumPy's global generator,
-same minibatches and remainder batch, same dropout masks, same epoch metrics and
-validation); ``tests/test_fused.py`` checks this.
+computes, up to float rounding (the same shuffles, drawn from the fit's own
+generator seeded as ``fit`` seeds NumPy's global one; same minibatches and
+remainder batch, same dropout masks, same epoch metrics and validation);
+``tests/test_fused.py`` checks this.
 """
 
 from __future__ import annotations
@@ -361,6 +362,7 @@ def fused_fit(
     verbose=0,
     compile_only=False,
     slot_rows=None,
+    rng=None,
 ):
     """Train ``model`` like ``model.fit(...)`` with one compiled call per epoch.
 
@@ -381,6 +383,11 @@ def fused_fit(
         Rows of a minibatch slot in the compiled program, at least
         ``batch_size`` (``None``: ``batch_size``). A larger value lets fits whose
         batch size was clipped to fewer rows share the program.
+    rng : numpy.random.RandomState or None, default=None
+        The generator every epoch's row order is drawn from (``None``: one
+        seeded with 0); seeded with the seed ``fit`` gives NumPy's global
+        generator, it draws the same orders. Never the global generator, which
+        other threads draw from.
 
     Returns
     -------
@@ -391,14 +398,16 @@ def fused_fit(
     n_full, rest = divmod(n, batch_size)
     # What ``fit`` does first: build the model's metrics and loss from a batch.
     # ``fit`` gets that batch from its shuffled epoch iterator, which draws one
-    # permutation from NumPy's global generator; draw it too, so that the
-    # epochs below see the same shuffles as ``fit``'s.
+    # permutation (from NumPy's global generator, seeded for the fit); draw it
+    # too, from the fit's own generator seeded alike, so that the epochs below
+    # see the same shuffles as ``fit``'s without touching the global generator.
+    rng = np.random.RandomState(0) if rng is None else rng
     unbuilt = not all(layer.built for layer in model._flatten_layers()) or any(
         part is not None and not part.built
         for part in (model._compile_metrics, model._compile_loss)
     )
     if unbuilt and shuffle:
-        np.random.permutation(n)  # noqa: NPY002 (mirrors fit's global draw)
+        rng.permutation(n)
     first = (X[:batch_size], y[:batch_size])
     if sample_weight is not None:
         first += (sample_weight[:batch_size],)
@@ -456,7 +465,7 @@ def fused_fit(
                 optimizer_variables=True,
                 metrics_variables=True,
             )
-            order = np.random.permutation(n) if shuffle else np.arange(n)  # noqa: NPY002
+            order = rng.permutation(n) if shuffle else np.arange(n)
             for batches in _blocks(order, batch_size, steps):
                 block, sizes = _gather(arrays, batches, steps, width)
                 count = np.int32(len(batches))

@@ -290,7 +290,7 @@ def predicting(model):
     yield model.predict_on_batch
 
 
-def _one_epoch(model, X, y, sample_weight, batch_size, shuffle, callbacks=()):
+def _one_epoch(model, X, y, sample_weight, batch_size, shuffle, rng, callbacks=()):
     """One epoch of ``model``'s compiled TensorFlow train step, without ``fit``.
 
     ``fit`` spends tens of milliseconds per call on set-up (data adapter,
@@ -299,10 +299,10 @@ def _one_epoch(model, X, y, sample_weight, batch_size, shuffle, callbacks=()):
     sliced with NumPy, straight to Keras' compiled one-step function (the path
     ``train_on_batch`` takes: a Python iterator), and returns the epoch's
     metrics as ``fit`` would, calling ``callbacks`` as ``fit`` calls them.
-    Rows are shuffled with NumPy's global generator, which the estimator seeds.
+    Rows are shuffled by ``rng``, the fit's own generator.
     """
     n = X.shape[0]
-    order = np.random.permutation(n) if shuffle else np.arange(n)  # noqa: NPY002
+    order = rng.permutation(n) if shuffle else np.arange(n)
     arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
     batches = [
         tuple(a[order[start : start + batch_size]] for a in arrays)
@@ -331,16 +331,18 @@ def quick_epoch(model, incremental: bool) -> bool:
     """Whether an epoch of ``model`` is trained by :func:`_one_epoch` rather than ``fit``.
 
     So on TensorFlow for an incremental epoch (``partial_fit``) of a model that
-    is not run eagerly; its shuffles come from NumPy, not TensorFlow's seed.
+    is not run eagerly; its shuffles come from the fit's NumPy generator, not
+    TensorFlow's seed.
     """
     return incremental and keras.backend.backend() == "tensorflow" and not model.run_eagerly
 
 
-def fit_model(model, X, y, *, incremental: bool, **fit_args):
+def fit_model(model, X, y, *, incremental: bool, rng, **fit_args):
     """``model.fit(X, y, **fit_args)``, run by the engine of ``model``'s structure.
 
     An incremental epoch (one epoch, no validation, no callbacks, silent) on
-    TensorFlow skips ``fit``'s per-call set-up (:func:`_one_epoch`).
+    TensorFlow skips ``fit``'s per-call set-up (:func:`_one_epoch`), shuffling
+    with ``rng`` (a ``numpy.random.RandomState``).
     """
     with training_model(model) as trainer:
         quick = (
@@ -357,6 +359,7 @@ def fit_model(model, X, y, *, incremental: bool, **fit_args):
                 fit_args.get("sample_weight"),
                 fit_args["batch_size"],
                 fit_args.get("shuffle", True),
+                rng,
                 fit_args.get("callbacks") or (),
             )
         return trainer.fit(X, y, **fit_args)
