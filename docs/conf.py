@@ -58,6 +58,8 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
+    # an example whose source is unchanged since the last build in this tree is not
+    # run again (quick rebuilds); tests/test_docs.py builds a fresh copy, so it runs all
     "run_stale_examples": False,
 }
 # SKMLP_DOCS_NO_GALLERY=1 builds the pages without executing the examples (quick check)

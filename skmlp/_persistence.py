@@ -383,12 +383,19 @@ def save(model, path) -> Path:
 
     Examples
     --------
-    >>> import numpy as np, tempfile, os
+    >>> import os, tempfile
+    >>> import numpy as np
     >>> import skmlp
     >>> X, y = np.random.RandomState(0).rand(40, 3), np.arange(40) % 2
-    >>> clf = skmlp.MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)  # doctest: +SKIP
-    >>> path = skmlp.save(clf, os.path.join(tempfile.mkdtemp(), "clf.skmlp"))  # doctest: +SKIP
-    >>> np.allclose(skmlp.load(path).predict_proba(X), clf.predict_proba(X))  # doctest: +SKIP
+    >>> clf = skmlp.MLPClassifier((4,), max_iter=20, random_state=0).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = skmlp.save(clf, os.path.join(folder, "clf.skmlp"))
+    ...     back = skmlp.load(path)
+    >>> path.name, type(back).__name__, back.n_iter_
+    ('clf.skmlp', 'MLPClassifier', 20)
+    >>> np.array_equal(back.predict_proba(X), clf.predict_proba(X))
+    True
+    >>> np.array_equal(back.predict(X), clf.predict(X))
     True
     """
     from sklearn.pipeline import Pipeline

@@ -6,14 +6,23 @@ Every case is small on disk (kilobytes) and is refused by :func:`skmlp.load` wit
 ``scale`` sizes what the files *declare* (the memory an unguarded loader would
 allocate): tests use the default, ``benchmarks/bench_hostile_files.py`` a larger one.
 Used by ``tests/test_security.py`` and the benchmark.
+
+It also holds the tools that check what loading a file does besides refusing it:
+``peak_allocation`` (the most memory Python allocated) and ``watch_imports`` with
+``canary_module`` (which modules got imported).
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import hashlib
+import importlib
 import io
 import json
 import pickle
+import sys
+import tracemalloc
 import warnings
 import zipfile
 import zlib
@@ -370,3 +379,101 @@ def extra_inner_member(legit: bytes, size: int = 2**16) -> bytes:
     """A valid model whose network archive also holds an extra member."""
     noise = np.random.RandomState(0).bytes(size)
     return edit_inner(legit, lambda entries: [*entries, ("assets/pad.bin", noise)])
+
+
+def network_naming_module(legit: bytes, module: str) -> bytes:
+    """``legit`` with its first Dense layer said to come from ``module`` (re-signed)."""
+    return edit_config(legit, lambda c: _first_dense(c).update(module=module))
+
+
+# ------------------------------------------------------- what a load does
+def peak_allocation(call) -> int:
+    """The peak bytes Python allocated while ``call()`` ran (raising or not), over what was
+    allocated before it.
+
+    tracemalloc sees every bytes object (what zipfile decompresses into) and every
+    NumPy buffer; not what C libraries (HDF5, TensorFlow, XLA) allocate themselves.
+    """
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    try:
+        call()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1] - before
+        if started:
+            tracemalloc.stop()
+    return peak
+
+
+@contextlib.contextmanager
+def watch_imports():
+    """Yield a list that collects every module name imported while the block runs.
+
+    It holds the names given to ``builtins.__import__`` (``import`` statements,
+    ``__import__``, ``pydoc.locate``; each ``from m import x`` also as ``m.x``) and to
+    ``importlib.import_module`` (also when a caller bound it before the block, through
+    ``importlib._bootstrap._gcd_import``), then, on leaving, the modules that were added
+    to ``sys.modules``. A module already imported (``os``) is seen by the first two
+    only: importing it again just returns it. Relative imports are kept with their dots.
+    """
+    names: list[str] = []
+    real_import, real_import_module = builtins.__import__, importlib.import_module
+    bootstrap = importlib._bootstrap
+    real_gcd_import = bootstrap._gcd_import
+
+    def spy_import(name, globals=None, locals=None, fromlist=(), level=0):
+        full = "." * level + name
+        names.append(full)
+        sep = "." if name else ""
+        names.extend(f"{full}{sep}{item}" for item in fromlist or () if item != "*")
+        return real_import(name, globals, locals, fromlist, level)
+
+    def spy_import_module(name, package=None):
+        names.append(name)
+        return real_import_module(name, package)
+
+    def spy_gcd_import(name, package=None, level=0):
+        names.append("." * level + name)
+        return real_gcd_import(name, package, level)
+
+    before = set(sys.modules)
+    builtins.__import__, importlib.import_module = spy_import, spy_import_module
+    bootstrap._gcd_import = spy_gcd_import
+    try:
+        yield names
+    finally:
+        builtins.__import__, importlib.import_module = real_import, real_import_module
+        bootstrap._gcd_import = real_gcd_import
+        names.extend(sorted(set(sys.modules) - before))
+
+
+def imports_of(names: list[str], module: str) -> list[str]:
+    """The names in ``names`` that are ``module`` or one of its submodules."""
+    return [n for n in names if n == module or n.startswith(module + ".")]
+
+
+@contextlib.contextmanager
+def canary_module(folder):
+    """A module importable while the block runs, which nothing has imported yet.
+
+    Yields ``(name, marker)``: importing ``name`` (it defines a class ``Evil``)
+    writes the file ``marker``. On leaving, the folder leaves ``sys.path`` and the
+    module ``sys.modules``, so every test starts with it never imported.
+    """
+    name = "skmlp_import_canary"
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / f"{name}.imported"
+    (folder / f"{name}.py").write_text(
+        f"open({str(marker)!r}, 'w').write('imported')\n\n\nclass Evil:\n    pass\n"
+    )
+    assert name not in sys.modules
+    sys.path.insert(0, str(folder))
+    importlib.invalidate_caches()
+    try:
+        yield name, marker
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop(name, None)

@@ -153,17 +153,27 @@ def test_early_stopping_and_validation_curves(small_data):
     assert clf.best_loss_ is None
 
 
-def test_early_stopping_restores_the_best_epoch(small_data):
-    X, y = small_data
-    clf = fast(max_iter=30, early_stopping=True, n_iter_no_change=2, validation_fraction=0.3)
-    clf.fit(X, y)
-    # the kept weights are the best epoch's: re-scoring the same held-out split
-    # (same seed, same stratified split) reproduces the best validation accuracy
+def overfitting_data(n=300, seed=0):
+    """A noisy 2-class problem a wide network overfits: its validation score peaks, then falls."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 10)).astype(np.float32)
+    return X, (X[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(int)
+
+
+def test_early_stopping_restores_the_best_epoch():
     from sklearn.model_selection import train_test_split
 
-    seed = clf.random_state
+    X, y = overfitting_data()
+    clf = MLPClassifier(hidden_layer_sizes=(256, 256), max_iter=200, early_stopping=True,
+                        n_iter_no_change=8, validation_fraction=0.3, learning_rate_init=0.01,
+                        batch_size=32, random_state=1).fit(X, y)  # fmt: skip
+    # the premise: the last epoch scored well below the best one, so keeping the
+    # last weights would show
+    assert clf.validation_scores_[-1] < clf.best_validation_score_ - 0.02, clf.validation_scores_
+    # the kept weights are the best epoch's: re-scoring the same held-out split
+    # (same seed, same stratified split) reproduces the best validation accuracy
     _, X_val, _, y_val = train_test_split(
-        X, y, test_size=0.3, random_state=np.random.RandomState(seed), stratify=y
+        X, y, test_size=0.3, random_state=np.random.RandomState(1), stratify=y
     )
     assert clf.score(X_val, y_val) == pytest.approx(clf.best_validation_score_, abs=1e-6)
 
@@ -257,6 +267,32 @@ def test_class_weight_and_sample_weight(small_data):
     assert (heavy.predict(noisy) == 0).mean() > (plain.predict(noisy) == 0).mean()
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_unequal_weights_act_as_repeated_rows(solver):
+    # Rows that carry no information (every x equal), half of class 0 weighted 3:
+    # the best model predicts P(class 0) = 3 / (3 + 1) = 0.75, as it does when
+    # each class-0 row is repeated 3 times; unweighted it is 0.5. Minibatch noise
+    # moves the fitted value by about 0.02.
+    n = 200
+    X = np.ones((n, 1), np.float32)
+    y = np.repeat([0, 1], n // 2)
+    weight = np.where(y == 0, 3.0, 1.0)
+    repeated = np.repeat(np.arange(n), 3 - 2 * y)
+
+    def p0(X, y, sample_weight=None):
+        clf = MLPClassifier((4,), solver=solver, max_iter=60, batch_size=20, random_state=0,
+                            learning_rate_init=0.05, n_iter_no_change=1000)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y, sample_weight=sample_weight)
+        return clf.predict_proba(X[:1])[0, 0]
+
+    weighted = p0(X, y, weight)
+    assert weighted == pytest.approx(0.75, abs=0.04)
+    assert weighted == pytest.approx(p0(X[repeated], y[repeated]), abs=0.04)
+    assert p0(X, y) == pytest.approx(0.5, abs=0.04)
+
+
 def test_verbose_prints_each_epoch(small_data, capsys):
     X, y = small_data
     with warnings.catch_warnings():
@@ -281,27 +317,51 @@ def test_int_seed_reproduces(small_data):
     assert not np.allclose(_proba(7, small_data), _proba(8, small_data))
 
 
-def test_seeded_fit_ignores_other_threads_random_draws(small_data):
-    # Dask's workers (and any thread) draw from Python's global ``random`` while a
-    # fit runs; the network's initializers and dropout have their own seeds, so
-    # such draws cannot change the model (they once did: issue 6's Dask test)
+def _while_drawing(generator, make, repeats=3):
+    """``make()`` ``repeats`` times while another thread draws from ``generator``."""
     import threading
 
-    expected = _proba(3, small_data)
     stop = threading.Event()
 
-    def draw():
+    def draw_forever():
         while not stop.is_set():
-            random.random()
+            generator()
 
-    thread = threading.Thread(target=draw, daemon=True)
+    thread = threading.Thread(target=draw_forever, daemon=True)
     thread.start()
     try:
-        for _ in range(3):
-            np.testing.assert_array_equal(_proba(3, small_data), expected)
+        return [make() for _ in range(repeats)]
     finally:
         stop.set()
         thread.join()
+
+
+@pytest.mark.parametrize("draw", ["random", "numpy"])
+def test_seeded_fit_ignores_other_threads_random_draws(small_data, draw):
+    # Dask's workers (and any thread) draw from Python's global ``random`` and
+    # NumPy's global generator while a fit runs; the network's initializers and
+    # dropout have their own seeds, and every row order comes from the fit's own
+    # generator, so such draws cannot change the model (they once did: issue 6's
+    # Dask test; and NumPy's, through the fused JAX epoch's shuffles: issue 22)
+    expected = _proba(3, small_data)
+    generator = {"random": random.random, "numpy": np.random.random}[draw]
+    for proba in _while_drawing(generator, lambda: _proba(3, small_data)):
+        np.testing.assert_array_equal(proba, expected)
+
+
+def test_partial_fit_ignores_other_threads_random_draws(small_data):
+    # partial_fit's epochs shuffle with the fit's own generator on every backend
+    X, y = small_data
+
+    def proba():
+        clf = fast(dropout=0.2, random_state=3)
+        for _ in range(3):
+            clf.partial_fit(X, y, classes=[0, 1, 2])
+        return clf.predict_proba(X)
+
+    expected = proba()
+    for got in _while_drawing(np.random.random, proba):
+        np.testing.assert_array_equal(got, expected)
 
 
 def test_random_state_instances_are_drawn_from(small_data):

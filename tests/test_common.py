@@ -7,10 +7,6 @@ from skmlp import MLPClassifier, MLPRegressor
 
 # Checks that cannot pass, each with the reason. Keep this list short and honest.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {
-    "check_methods_sample_order_invariance": (
-        "float32 CPU kernels of TensorFlow give outputs that move by ~1e-7 with the rows "
-        "batched beside them; fails the same way on 8cca246 with today's TensorFlow wheels"
-    ),
     "check_estimator_tags_renamed": (
         "scikeras' BaseWrapper, a base class, still defines the removed _more_tags; "
         "the estimators themselves define __sklearn_tags__"

@@ -1,8 +1,8 @@
 """GridSearchCV(n_jobs=-1) on a Dask cluster through joblib's Dask backend (the dask extra)."""
 
+import functools
 import json
 import os
-import sys
 import warnings
 
 import joblib
@@ -42,6 +42,61 @@ def client():
         os.environ.update(environ)
 
 
+@pytest.fixture
+def worker_fits(client):
+    """Count the MLPClassifier fits each worker process runs from now on, in that process.
+
+    Returns a function that reads the counts, by worker. The workers are shared by
+    the module's tests, so every test starts its own count at zero: what it reads
+    was fitted there during the test, not left by another test.
+    """
+
+    def start():
+        # runs in each worker: wrap its MLPClassifier.fit (once) and zero the count
+        import functools
+
+        import skmlp
+
+        cls = skmlp.MLPClassifier
+        if not hasattr(cls.fit, "fits_seen"):
+            original = cls.fit
+
+            @functools.wraps(original)
+            def fit(self, *args, **kwargs):
+                fit.fits_seen += 1
+                return original(self, *args, **kwargs)
+
+            cls.fit = fit
+        cls.fit.fits_seen = 0
+        return os.getpid()
+
+    def seen():
+        import skmlp
+
+        return getattr(skmlp.MLPClassifier.fit, "fits_seen", None)
+
+    pids = client.run(start)
+    assert len(pids) == 2 and os.getpid() not in pids.values(), pids
+    yield lambda: client.run(seen)
+    # the same processes counted throughout: no worker was restarted in between
+    assert client.run(os.getpid) == pids
+
+
+@pytest.fixture
+def local_fits(monkeypatch):
+    """Count the MLPClassifier fits run in this (the client's) process."""
+    calls = []
+    original = MLPClassifier.fit
+
+    @functools.wraps(original)
+    def fit(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MLPClassifier, "fit", fit)
+    return calls
+
+
 @pytest.fixture(scope="module")
 def digits_400():
     X, y = load_digits(return_X_y=True)
@@ -58,18 +113,22 @@ def search(n_jobs):
     return GridSearchCV(pipe, GRID, cv=2, n_jobs=n_jobs)
 
 
-def test_grid_search_on_dask_equals_local_run(client, digits_400):
+def test_grid_search_on_dask_equals_local_run(worker_fits, local_fits, digits_400):
     X, y = digits_400
     with warnings.catch_warnings():
         # 3 epochs do not converge, on purpose: the test is about where fits run
         warnings.simplefilter("ignore", ConvergenceWarning)
         with joblib.parallel_config(backend="dask"):
             on_dask = search(n_jobs=-1).fit(X, y)
+        # the 2 candidates x 2 folds were fitted in the worker processes, during this
+        # test, some in each; here only the refit of the best candidate
+        fitted_there = worker_fits()
+        assert sum(fitted_there.values()) == 4, fitted_there
+        assert all(n > 0 for n in fitted_there.values()), fitted_there
+        assert len(local_fits) == 1, local_fits
         local = search(n_jobs=1).fit(X, y)
+    assert worker_fits() == fitted_there  # the local search fitted nothing there
 
-    # the fits ran in both worker processes: each one unpickled an skmlp estimator
-    ran_there = client.run(lambda: "skmlp._classifier" in sys.modules)
-    assert list(ran_there.values()) == [True, True], ran_there
     # an int random_state gives bit-identical fits in any process on the same CPU
     for key in ["mean_test_score", "split0_test_score", "split1_test_score"]:
         np.testing.assert_array_equal(on_dask.cv_results_[key], local.cv_results_[key], key)
@@ -79,7 +138,7 @@ def test_grid_search_on_dask_equals_local_run(client, digits_400):
     )
 
 
-def test_skmlp_run_on_dask_equals_local_run(client, tmp_path, capsys):
+def test_skmlp_run_on_dask_equals_local_run(client, worker_fits, tmp_path, capsys):
     # the command line's --dask-scheduler: a config-driven search's fits on the cluster
     from skmlp.cli import main
 
@@ -93,10 +152,14 @@ def test_skmlp_run_on_dask_equals_local_run(client, tmp_path, capsys):
     address = client.scheduler.address
     argv = ["run", "--config", str(path), "--no-plots", "--quiet"]
     assert main([*argv, "--out", str(tmp_path / "dask"), "--dask-scheduler", address]) == 0
+    # the 3 candidates x 2 folds were fitted in the worker processes, during this run,
+    # some in each (the refit of the best candidate runs here)
+    fitted_there = worker_fits()
+    assert sum(fitted_there.values()) == 6, fitted_there
+    assert all(n > 0 for n in fitted_there.values()), fitted_there
     assert main([*argv, "--out", str(tmp_path / "local")]) == 0
-    # the fits ran in the workers, and gave the local run's numbers
-    ran_there = client.run(lambda: "skmlp._classifier" in sys.modules)
-    assert list(ran_there.values()) == [True, True], ran_there
+    assert worker_fits() == fitted_there  # the local run fitted nothing there
+    # and the fits on the workers gave the local run's numbers
     import pandas as pd
 
     dask_rank = pd.read_csv(tmp_path / "dask" / "ranking.csv")

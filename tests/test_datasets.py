@@ -1,13 +1,15 @@
 """IDX reading and writing, loader lookup order, downloads and offline errors.
 
 No test touches the network: downloads are served from ``file://`` folders the
-tests write.
+tests write, and OpenML's answers from scikit-learn's recorded ones.
 """
 
 import functools
 import gzip
 import hashlib
+import io
 import os
+import re
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -404,3 +406,92 @@ def test_local_files_are_checked_against_the_known_sha256(tmp_path, isolated):
     with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz: not the official .*verify"):
         load_mnist(folder)
     assert load_mnist(folder, verify=False).y_test.max() == 6
+
+
+# ------------------------------------------------------------------ OpenML
+# An experiment's ``openml = "<name>"`` goes through scikit-learn's real
+# fetch_openml: its OpenML API calls, ARFF parsing and cache. Only the network is
+# replaced, as scikit-learn's own tests do it: urlopen serves scikit-learn's
+# recorded OpenML responses for iris (its sklearn/datasets/tests/data/openml/id_61).
+def _openml_responses():
+    import sklearn.datasets
+
+    folder = Path(sklearn.datasets.__file__).parent / "tests" / "data" / "openml" / "id_61"
+    if not (folder / "data-v1-dl-61.arff.gz").is_file():
+        pytest.skip("scikit-learn is installed without its OpenML test files")
+    return folder
+
+
+def _openml_file_name(url: str) -> str:
+    """scikit-learn's name for the recorded response to ``url`` (as in its test_openml)."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path.lstrip("/")
+    if path.startswith("data/v1/download/"):
+        path, suffix = path.rsplit("/", 1)[0], ".arff"  # the file name is dropped
+    else:
+        suffix = ".json"
+    name = re.sub(r"\W", "-", path) + suffix + ".gz"
+    for long, short in [
+        ("-json-data-list", "-jdl"), ("-json-data-features", "-jdf"),
+        ("-json-data-qualities", "-jdq"), ("-json-data", "-jd"), ("-data_name", "-dn"),
+        ("-download", "-dl"), ("-limit", "-l"), ("-data_version", "-dv"), ("-status", "-s"),
+        ("-deactivated", "-dact"), ("-active", "-act"),
+    ]:  # fmt: skip
+        name = name.replace(long, short)
+    return name
+
+
+# OpenML has iris versions 1 and 3; the name alone takes version 1, and says so
+@pytest.mark.filterwarnings("ignore:Multiple active versions of the dataset:UserWarning")
+def test_openml_by_name_through_scikit_learns_fetch_openml(tmp_path, monkeypatch):
+    from urllib.error import URLError
+    from urllib.response import addinfourl
+
+    import sklearn.datasets._openml as sk_openml
+    from sklearn.datasets import load_iris
+
+    from skmlp.experiment import ExperimentConfig
+    from skmlp.experiment.data import load_data
+
+    folder = _openml_responses()
+    requested = []
+
+    def urlopen(request, *args, **kwargs):
+        url = request.get_full_url()
+        assert url.startswith("https://www.openml.org/"), url
+        requested.append(url)
+        body = (folder / _openml_file_name(url)).read_bytes()  # gzipped, as OpenML sends it
+        return addinfourl(io.BytesIO(body), {"Content-Encoding": "gzip"}, url, 200)
+
+    monkeypatch.setattr(sk_openml, "urlopen", urlopen)
+    # scikit-learn's default cache folder, here an empty one
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "scikit_learn_data"))
+
+    def load():
+        config = ExperimentConfig(data={"openml": "iris"}, dataset="own", random_state=0)
+        return load_data(config)
+
+    data = load()
+    # the name was looked up, then its description, features and ARFF data fetched
+    assert any("/data/list/data_name/iris/" in url for url in requested), requested
+    assert any("/data/v1/download/61/" in url for url in requested), requested
+    # parsed from the ARFF file: iris's 150 rows, 4 measurements and 3 named classes
+    assert data.name == "openml-iris"
+    X = np.concatenate([data.X_train, data.X_test])
+    y = np.concatenate([data.y_train, data.y_test])
+    assert X.shape == (150, 4) and X.dtype == np.float32
+    assert sorted(set(y)) == ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    assert sorted(np.unique(y, return_counts=True)[1]) == [50, 50, 50]
+    # the features in OpenML's column order, with the values scikit-learn bundles
+    np.testing.assert_allclose(X.mean(axis=0), load_iris().data.mean(axis=0), atol=0.01)
+
+    # offline from now on: scikit-learn's cache, filled by the first call, serves it
+    def offline(*args, **kwargs):
+        raise URLError("no network")
+
+    monkeypatch.setattr(sk_openml, "urlopen", offline)
+    assert list((tmp_path / "scikit_learn_data" / "openml").rglob("*.arff.gz"))
+    again = load()
+    np.testing.assert_array_equal(again.X_train, data.X_train)
+    np.testing.assert_array_equal(again.y_test, data.y_test)

@@ -122,6 +122,41 @@ def test_best_is_chosen_by_cv_not_test(finished):
     np.testing.assert_allclose(folds.mean(axis=1), res["cv_accuracy_mean"])
 
 
+def test_best_is_chosen_by_cv_when_the_test_set_disagrees(tmp_path):
+    # A test set whose labels are the training rule's opposite: the candidate that
+    # learned the rule (best by CV) is the worst on it, a candidate that learned
+    # nothing (learning rate 1e-6) scores better. The reported model is the CV's.
+    import skmlp
+
+    rng = np.random.RandomState(0)
+
+    def frame(n, flip):
+        X = rng.normal(size=(n, 4))
+        y = (X[:, 0] > 0).astype(int)
+        data = pd.DataFrame(X, columns=list("abcd"))
+        data["label"] = 1 - y if flip else y
+        return data
+
+    frame(200, False).to_csv(tmp_path / "train.csv", index=False)
+    frame(100, True).to_csv(tmp_path / "test.csv", index=False)
+    data = {"path": str(tmp_path / "train.csv"), "target": "label",
+            "test_path": str(tmp_path / "test.csv")}  # fmt: skip
+    cfg = ExperimentConfig(
+        data=data, dataset="flipped", epochs=5, cv=2, report_top=2, batch_size=32,
+        space={"hidden_layer_sizes": [[16]], "learning_rate_init": [1e-2, 1e-6]}, random_state=0,
+    )  # fmt: skip
+    out = tmp_path / "out"
+    result = run_experiment(cfg, out=out, verbose=False, plots=False)
+    res = result.results.set_index("architecture")
+    # the premise: CV and test rank the two candidates in opposite orders
+    assert res["cv_accuracy_mean"].idxmax() != res["test_accuracy"].idxmax(), res
+    best = res["cv_accuracy_mean"].idxmax()
+    assert res.loc[best, "best"] and res["best"].sum() == 1
+    assert result.best_architecture == best
+    assert result.best_model[-1].learning_rate_init == 1e-2
+    assert skmlp.load(out / "best_model.skmlp")[-1].learning_rate_init == 1e-2
+
+
 def test_saved_best_model_predicts_raw_pixels(finished):
     result, out = finished
     digits = load_digits()
@@ -154,11 +189,31 @@ def test_resumable_search_equals_plain_grid_search(finished):
 
 
 def test_finished_run_is_reused_without_fitting(finished, monkeypatch):
+    import skmlp.experiment
+
     result, out = finished
-    monkeypatch.setattr(MLPClassifier, "fit", lambda *a, **k: pytest.fail("refitted"))
-    start = time.perf_counter()
+
+    def refuse(what):
+        def fail(*args, **kwargs):
+            pytest.fail(f"the finished run was not reused: it {what}")
+
+        return fail
+
+    # a reused run loads no data, fits nothing and writes nothing (the lock aside)
+    monkeypatch.setattr(MLPClassifier, "fit", refuse("fitted a network"))
+    monkeypatch.setattr(MLPClassifier, "partial_fit", refuse("fitted a network"))
+    monkeypatch.setattr(skmlp.experiment, "_load_and_check", refuse("loaded the data again"))
+
+    def files():
+        return {
+            str(p.relative_to(out)): (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_size)
+            for p in out.rglob("*")
+            if p.is_file() and p.name != ".skmlp-run.lock"
+        }
+
+    before = files()
     again = run_experiment(ExperimentConfig(**QUICK), out=out, verbose=False)
-    assert time.perf_counter() - start < 2.0
+    assert files() == before, "the finished run's files were written again"
     pd.testing.assert_frame_equal(again.results, pd.read_csv(out / "results.csv"))
     assert again.best_architecture == result.best_architecture
 

@@ -5,6 +5,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -13,6 +14,7 @@ import zipfile
 import joblib
 import numpy as np
 import pytest
+from _hostile import canary_module, imports_of, watch_imports
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -201,22 +203,25 @@ def test_newer_format_says_why(saved):
         skmlp.load(saved)
 
 
-def test_file_naming_other_classes_imports_nothing(saved, monkeypatch):
-    """A re-signed file naming os.system, or a pickle-needing layer, is refused."""
-    import builtins
+@pytest.mark.parametrize("named", ["os", "canary"])
+def test_file_naming_other_classes_imports_nothing(named, saved, tmp_path):
+    """A re-signed file naming a class of some module is refused without importing it.
 
-    imported = []
-    real_import = builtins.__import__
-
-    def spy(name, *args, **kwargs):
-        imported.append(name)
-        return real_import(name, *args, **kwargs)
-
-    _edit_manifest(saved, lambda m, _: m["object"]["steps"][0][1].update({"class": "os.system"}))
-    monkeypatch.setattr(builtins, "__import__", spy)
-    with pytest.raises(ModelFileError, match=r"class 'os\.system' is not one skmlp loads"):
-        skmlp.load(saved)
-    assert "os.system" not in imported
+    ``os`` is imported already, so only the import spy can see it imported again; the
+    canary module is importable but never imported, so importing it would also add it
+    to sys.modules and write its marker.
+    """
+    with canary_module(tmp_path / "modules") as (canary, marker):
+        module, cls = ("os", "system") if named == "os" else (canary, "Evil")
+        _edit_manifest(
+            saved, lambda m, _: m["object"]["steps"][0][1].update({"class": f"{module}.{cls}"})
+        )
+        with watch_imports() as imported:
+            with pytest.raises(ModelFileError, match=rf"class '{re.escape(module)}\.{cls}' is "
+                               "not one skmlp loads"):  # fmt: skip
+                skmlp.load(saved)
+        assert imports_of(imported, module) == []
+        assert not marker.exists()
 
 
 def _edit_network(path, edit):

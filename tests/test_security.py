@@ -1,11 +1,14 @@
 """Trust: no model file a user is handed can run code, exhaust memory or escape as a traceback.
 
 The hostile files come from ``tests/_hostile.py``, generated from one small legitimate
-model; ``benchmarks/bench_hostile_files.py`` measures the memory their loading takes.
+model; each must be refused with a message saying why, and while allocating little
+(``peak_allocation``): a budget checked only after the bytes it bounds were allocated
+still refuses, but too late. ``benchmarks/bench_hostile_files.py`` measures the memory
+their loading takes in a fresh process.
 """
 
-import importlib
 import os
+import re
 import stat
 import warnings
 import zipfile
@@ -13,7 +16,16 @@ import zipfile
 import joblib
 import numpy as np
 import pytest
-from _hostile import evil_pickle, extra_inner_member, hostile_files
+from _hostile import (
+    canary_module,
+    evil_pickle,
+    extra_inner_member,
+    hostile_files,
+    imports_of,
+    network_naming_module,
+    peak_allocation,
+    watch_imports,
+)
 from sklearn.exceptions import ConvergenceWarning
 
 import skmlp
@@ -63,15 +75,32 @@ def test_the_case_list_is_complete(cases):
     assert sorted(cases) == sorted(CASES)
 
 
+#: The most memory Python may allocate (what tracemalloc sees: bytes objects, NumPy
+#: buffers) while refusing any hostile case. Measured (Python 3.11, TensorFlow backend)
+#: on the unbroken loader: at most 1.4 MiB (long-label and padded-labels, which parse a
+#: manifest of 20,000 labels), 0.6 MiB for the rest (0.2 MiB for deflate-bomb). With
+#: every zip member decompressed before its size is checked, deflate-bomb (a 75 KB
+#: file) takes 141 MiB and huge-manifest 46 MiB: 4 MiB lies well between.
+MAX_REFUSAL_ALLOCATION = 4 * 2**20
+
+
+def _refuse(path, reason):
+    with pytest.raises(ModelFileError, match=reason) as info:
+        skmlp.load(path)
+    assert str(path) in str(info.value)  # every refusal names the file
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_file_is_refused_with_model_file_error(case, cases, tmp_path):
     data, reason = cases[case]
     path = tmp_path / f"{case}.skmlp"
     path.write_bytes(data)
     assert len(data) < 2**20, "hostile files are small"
-    with pytest.raises(ModelFileError, match=reason) as info:
-        skmlp.load(path)
-    assert str(path) in str(info.value)  # every refusal names the file
+    _refuse(path, reason)  # also imports and caches what a load needs once, uncounted
+    peak = peak_allocation(lambda: _refuse(path, reason))
+    assert peak < MAX_REFUSAL_ALLOCATION, (
+        f"refusing {case} allocated {peak / 2**20:.1f} MiB: a budget checked too late?"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # nothing left beside it
 
 
@@ -131,15 +160,24 @@ def test_only_the_expected_network_members_reach_keras(legit, digits, tmp_path, 
     np.testing.assert_array_equal(model.predict(digits.X_test), legit[0].predict(digits.X_test))
 
 
-def test_a_file_cannot_make_skmlp_import_a_module(cases, tmp_path, monkeypatch):
-    imported = []
-    real = importlib.import_module
-    monkeypatch.setattr(importlib, "import_module", lambda n, *a: imported.append(n) or real(n, *a))
-    path = tmp_path / "m.skmlp"
-    path.write_bytes(cases["keras-backend-module"][0])
-    with pytest.raises(ModelFileError, match=r"keras\.src\.backend\.tensorflow\.core"):
-        skmlp.load(path)
-    assert not [n for n in imported if n.startswith("keras.src.backend")]
+@pytest.mark.parametrize("named", ["keras-backend", "canary"])
+def test_a_file_cannot_make_skmlp_import_a_module(named, legit, tmp_path):
+    """A network naming a layer from some module is refused without importing it.
+
+    The Keras backend module is imported already (under TensorFlow), so only the
+    import spy can see it imported again; the canary module is importable but never
+    imported, so importing it would also add it to sys.modules and write its marker.
+    """
+    with canary_module(tmp_path / "modules") as (canary, marker):
+        module = canary if named == "canary" else "keras.src.backend.tensorflow.core"
+        path = tmp_path / "m.skmlp"
+        path.write_bytes(network_naming_module(legit[1], module))
+        with watch_imports() as imported:
+            with pytest.raises(ModelFileError, match=rf"names '{re.escape(module)}\.Dense'.*not "
+                               "one of the Keras layers skmlp loads"):  # fmt: skip
+                skmlp.load(path)
+        assert imports_of(imported, module) == []
+        assert not marker.exists()
 
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])

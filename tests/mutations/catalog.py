@@ -1,0 +1,304 @@
+"""The mutations ``tests/mutations/run.py`` applies: one feature removed, one test to catch it.
+
+Each :class:`Mutation` replaces ``old`` (which must occur exactly once in ``path``)
+by ``new``: the smallest edit that removes the feature named, not a crash. ``tests``
+are pytest node ids, relative to the repository root; the mutation is caught when
+one of them fails. ``backend`` runs them under that ``KERAS_BACKEND`` (the default
+run's backend, TensorFlow, otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One feature removed from one file, and the tests that must notice."""
+
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    backend: str | None = None
+
+
+CLF = "tests/test_classifier.py::"
+REG = "tests/test_regressor.py::"
+CTRL = "tests/test_training_controls.py::"
+SEC = "tests/test_security.py::"
+PERS = "tests/test_persistence.py::"
+EXP = "tests/test_experiment.py::"
+RESTORE = "        if self._best_weights is not None:\n            self.model.set_weights("
+NO_RESTORE = "        if False:\n            self.model.set_weights("
+
+MUTATIONS: list[Mutation] = [
+    # ---------------------------------------------- the findings of issue 22
+    Mutation(
+        "early-stopping-keeps-last-weights",
+        "skmlp/_stopping.py",
+        RESTORE,
+        NO_RESTORE,
+        (CLF + "test_early_stopping_restores_the_best_epoch",),
+    ),
+    Mutation(
+        "early-stopping-keeps-last-weights-regressor",
+        "skmlp/_stopping.py",
+        RESTORE,
+        NO_RESTORE,
+        (
+            REG + "test_early_stopping_on_validation_r2",
+            REG + "test_early_stopping_goes_back_to_the_best_r2",
+        ),
+    ),
+    Mutation(
+        "early-stopping-keeps-last-weights-jax",
+        "skmlp/_stopping.py",
+        RESTORE,
+        NO_RESTORE,
+        (CLF + "test_early_stopping_restores_the_best_epoch",),
+        backend="jax",
+    ),
+    Mutation(
+        "adam-keeps-its-starting-rate",
+        "skmlp/_stopping.py",
+        "        self.model.optimizer.learning_rate = schedule.learning_rate",
+        "        pass",
+        (CTRL + "test_adam_follows_the_epoch_schedules_only",),
+    ),
+    Mutation(
+        "adam-keeps-its-starting-rate-fused-jax",
+        "skmlp/_stopping.py",
+        "        self.model.optimizer.learning_rate = schedule.learning_rate",
+        "        pass",
+        (CTRL + "test_adam_follows_the_epoch_schedules_only",),
+        backend="jax",
+    ),
+    Mutation(
+        "best-chosen-by-test-accuracy",
+        "skmlp/experiment/__init__.py",
+        'results["best"] = results["rank_cv"] == results["rank_cv"].min()',
+        'results["best"] = results["test_accuracy"] == results["test_accuracy"].max()',
+        (
+            EXP + "test_best_is_chosen_by_cv_not_test",
+            EXP + "test_best_is_chosen_by_cv_when_the_test_set_disagrees",
+        ),
+    ),
+    Mutation(
+        "sample-weights-reduced-to-0-1",
+        "skmlp/_base.py",
+        "            keep = sample_weight > 0\n",
+        "            keep = sample_weight > 0\n"
+        "            sample_weight = keep.astype(np.float32)\n",
+        (
+            CLF + "test_class_weight_and_sample_weight",
+            REG + "test_sample_weight",
+            CLF + "test_unequal_weights_act_as_repeated_rows",
+            REG + "test_unequal_weights_give_the_weighted_mean",
+        ),
+    ),
+    Mutation(
+        "zip-member-read-before-its-budget",
+        "skmlp/_persistence.py",
+        "            name = info.filename\n"
+        "            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):",
+        "            name = info.filename\n            zf.read(info)\n"
+        "            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):",
+        (SEC + "test_hostile_file_is_refused_with_model_file_error",),
+    ),
+    Mutation(
+        "max-norm-lost-on-load",
+        "skmlp/_persistence.py",
+        "                    clean.writestr(name, inner[name])\n",
+        "                    clean.writestr(name, __import__('re').sub("
+        "rb'\"max_value\": [0-9.e+-]+', b'\"max_value\": 1e9', inner[name]))\n",
+        (CTRL + "test_controls_are_searchable_and_saved",),
+    ),
+    Mutation(
+        "manifest-class-module-imported",
+        "skmlp/_persistence.py",
+        '    cls_name = entry.get("class")\n'
+        "    if not isinstance(cls_name, str) or cls_name not in classes:",
+        '    cls_name = entry.get("class")\n'
+        '    if isinstance(cls_name, str) and "." in cls_name:\n'
+        "        import importlib\n"
+        '        importlib.import_module(cls_name.rpartition(".")[0])\n'
+        "    if not isinstance(cls_name, str) or cls_name not in classes:",
+        (PERS + "test_file_naming_other_classes_imports_nothing",),
+    ),
+    Mutation(
+        "network-config-module-imported",
+        "skmlp/_persistence.py",
+        '            name, module = value.get("class_name"), value.get("module")\n'
+        '            registered = value.get("registered_name")',
+        '            name, module = value.get("class_name"), value.get("module")\n'
+        "            if isinstance(module, str):\n"
+        "                __import__(module)\n"
+        '            registered = value.get("registered_name")',
+        (SEC + "test_a_file_cannot_make_skmlp_import_a_module",),
+    ),
+    Mutation(
+        "fused-epoch-shuffles-from-numpy-global",
+        "skmlp/_fused.py",
+        "            order = rng.permutation(n) if shuffle else np.arange(n)",
+        "            order = np.random.permutation(n) if shuffle else np.arange(n)",
+        (CLF + "test_seeded_fit_ignores_other_threads_random_draws",),
+        backend="jax",
+    ),
+    Mutation(
+        "partial-fit-epoch-shuffles-from-numpy-global",
+        "skmlp/_reuse.py",
+        "    order = rng.permutation(n) if shuffle else np.arange(n)",
+        "    order = np.random.permutation(n) if shuffle else np.arange(n)",
+        (CLF + "test_partial_fit_ignores_other_threads_random_draws",),
+    ),
+    Mutation(
+        "gallery-example-broken",
+        "skmlp/_classifier.py",
+        "        return self._fit(X, y, sample_weight, incremental=True, classes=classes)",
+        '        raise RuntimeError("partial_fit broken")',
+        ("tests/test_docs.py::test_docs_build_with_gallery",),
+    ),
+    Mutation(
+        "dask-run-fits-locally",
+        "skmlp/experiment/__init__.py",
+        '        with joblib.parallel_config(backend="dask"):',
+        '        with joblib.parallel_config(backend="loky"):',
+        ("tests/test_dask.py::test_skmlp_run_on_dask_equals_local_run",),
+    ),
+    Mutation(
+        "finished-run-not-reused",
+        "skmlp/experiment/__init__.py",
+        '    if previous and previous.get("complete") and (out / "best_model.skmlp").is_file():',
+        "    if False:",
+        (EXP + "test_finished_run_is_reused_without_fitting",),
+    ),
+    Mutation(
+        "network-weights-not-loaded",
+        "skmlp/_persistence.py",
+        '_KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")',
+        '_KERAS_MEMBERS = ("config.json", "metadata.json")',
+        ("skmlp/_persistence.py::skmlp._persistence.save",),
+    ),
+    Mutation(
+        "openml-target-misread",
+        "skmlp/experiment/data.py",
+        "    target = bunch.target_names[0] if bunch.target_names else None",
+        "    target = bunch.feature_names[0] if bunch.target_names else None",
+        ("tests/test_datasets.py::test_openml_by_name_through_scikit_learns_fetch_openml",),
+    ),
+    # ---------------------------------------- one per public training control
+    Mutation(
+        "dropout-left-out",
+        "skmlp/_model.py",
+        "        if dropout > 0:\n            layers.append(",
+        "        if False:\n            layers.append(",
+        (CLF + "test_batch_norm_and_dropout_train",),
+    ),
+    Mutation(
+        "batch-norm-left-out",
+        "skmlp/_model.py",
+        "        if batch_norm:\n            layers.append(",
+        "        if False:\n            layers.append(",
+        (CLF + "test_batch_norm_and_dropout_train",),
+    ),
+    Mutation(
+        "input-dropout-left-out",
+        "skmlp/_model.py",
+        "    if input_dropout > 0:\n        layers.append(",
+        "    if False:\n        layers.append(",
+        (CTRL + "test_input_dropout_drops_inputs_in_training_only",),
+    ),
+    Mutation(
+        "max-norm-left-out",
+        "skmlp/_model.py",
+        "                else keras.constraints.MaxNorm(float(max_norm), axis=0),",
+        "                else None,",
+        (CTRL + "test_max_norm_bounds_every_hidden_unit",),
+    ),
+    Mutation(
+        "adam-weight-decay-left-out",
+        "skmlp/_base.py",
+        "                epsilon=float(self.epsilon),\n"
+        "                weight_decay=float(self.weight_decay) or None,",
+        "                epsilon=float(self.epsilon),\n                weight_decay=None,",
+        (CTRL + "test_adamw_shrinks_the_weights",),
+    ),
+    Mutation(
+        "weight-decay-on-biases-too",
+        "skmlp/_model.py",
+        "    optimizer.exclude_from_weight_decay(var_names=list(_NO_DECAY))",
+        "    pass",
+        (CTRL + "test_weight_decay_is_decoupled_and_spares_biases",),
+    ),
+    Mutation(
+        "cosine-schedule-constant",
+        "skmlp/_schedules.py",
+        "(1.0 + math.cos(math.pi * k / self.max_iter)) / 2.0",
+        "1.0",
+        (CTRL + "test_cosine_and_step_schedules",),
+    ),
+    Mutation(
+        "step-schedule-constant",
+        "skmlp/_schedules.py",
+        "            return self.learning_rate_init / 10.0**drops",
+        "            return self.learning_rate_init",
+        (CTRL + "test_step_schedule_is_what_sgd_steps_with",),
+    ),
+    Mutation(
+        "class-weight-ignored",
+        "skmlp/_classifier.py",
+        "        return class_weights if weights is None else weights * class_weights",
+        "        return weights",
+        (CLF + "test_class_weight_and_sample_weight",),
+    ),
+    Mutation(
+        "early-stopping-never-counts",
+        "skmlp/_stopping.py",
+        "        if score < est.best_validation_score_ + est.tol:",
+        "        if False:",
+        (CLF + "test_early_stopping_and_validation_curves",),
+    ),
+    Mutation(
+        "warm-start-starts-over",
+        "skmlp/_base.py",
+        "        first_pass = not fitted or (not self.warm_start and not incremental)",
+        "        first_pass = not fitted or not incremental",
+        (CLF + "test_warm_start_continues",),
+    ),
+    Mutation(
+        "partial-fit-starts-over",
+        "skmlp/_base.py",
+        "        first_pass = not fitted or (not self.warm_start and not incremental)",
+        "        first_pass = not fitted or not self.warm_start",
+        (CLF + "test_partial_fit",),
+    ),
+    Mutation(
+        "lbfgs-one-iteration",
+        "skmlp/_lbfgs.py",
+        '"maxiter": int(max_iter),',
+        '"maxiter": 1,',
+        ("tests/test_lbfgs.py::test_hidden_layer_fit_converges_and_sets_the_weights",),
+    ),
+    Mutation(
+        "predictions-depend-on-row-order",
+        "skmlp/_base.py",
+        "                out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n])",
+        "                out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n][::-1])",
+        (
+            "tests/test_common.py::test_sklearn_compatible[MLPRegressor(batch_size=16,"
+            "hidden_layer_sizes=(16,),learning_rate_init=0.01,max_iter=60,random_state=0)"
+            "-check_methods_sample_order_invariance]",
+        ),
+    ),
+    Mutation(
+        "sparse-rows-misaligned-when-densified",
+        "skmlp/_base.py",
+        "        if sp.issparse(X) and _dense_bytes(X) <= SPARSE_DENSE_BYTES:\n"
+        "            X = X.toarray()",
+        "        if sp.issparse(X) and _dense_bytes(X) <= SPARSE_DENSE_BYTES:\n"
+        "            X = X.toarray()[::-1]",
+        (REG + "test_sparse_input", REG + "test_sparse_training_equals_dense_training"),
+    ),
+]
