@@ -18,6 +18,10 @@ from sklearn.preprocessing import MinMaxScaler
 import skmlp
 from skmlp import KerasMLPClassifier, MLPClassifier
 
+# trains through the backend-specific paths: run on the other backend too
+# (tests/test_other_backend.py)
+pytestmark = pytest.mark.backend
+
 FAST = dict(hidden_layer_sizes=(16,), max_iter=15, batch_size=32, learning_rate_init=0.01)
 
 

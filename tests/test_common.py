@@ -4,6 +4,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmlp import MLPClassifier, MLPRegressor
+from skmlp._backend import computes_float64
 
 # Checks that cannot pass, each with the reason. Keep this list short and honest.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {
@@ -12,6 +13,20 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {
         "the estimators themselves define __sklearn_tags__"
     ),
 }
+
+# On JAX without jax_enable_x64, float64 is silently computed in float32 (skmlp's
+# L-BFGS included), and these checks compare predictions at rtol=1e-7: they can
+# only pass where the backend computes in float64 (the default TensorFlow run,
+# and JAX with JAX_ENABLE_X64=1).
+if not computes_float64():
+    EXPECTED_FAILED_CHECKS |= {
+        name: "this backend computes float64 in float32 (JAX without JAX_ENABLE_X64); "
+        "the check needs predictions equal to 1e-7"
+        for name in (
+            "check_sample_weight_equivalence_on_dense_data",
+            "check_sample_weight_equivalence_on_sparse_data",
+        )
+    }
 
 # Settings for single checks, as scikit-learn's own PER_ESTIMATOR_CHECK_PARAMS gives
 # its MLPs: a weight equals a repetition exactly only for a deterministic full-batch

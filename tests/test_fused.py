@@ -52,8 +52,11 @@ def test_fused_epoch_matches_fit(cases, name):
     assert fused["history"].keys() == fit["history"].keys()
     rtol = RTOL.get(name, 1e-4)
     for key in fit["history"]:
+        # where rounding moves the trajectories apart, an accuracy may differ by a
+        # prediction or two of the 180 scored rows (1/180 = 0.0056)
+        atol = 0.012 if name in RTOL and "accuracy" in key else 1e-6
         np.testing.assert_allclose(fused["history"][key], fit["history"][key], rtol=rtol,
-                                   atol=1e-6, err_msg=key)  # fmt: skip
+                                   atol=atol, err_msg=key)  # fmt: skip
     np.testing.assert_allclose(fused["proba"], fit["proba"], rtol=rtol, atol=100 * rtol * 1e-3)
     np.testing.assert_allclose(fused["coef_sum"], fit["coef_sum"], rtol=rtol)
 

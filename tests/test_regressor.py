@@ -5,13 +5,17 @@ import warnings
 import joblib
 import numpy as np
 import pytest
-from sklearn.base import clone, is_regressor
+from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import cross_val_score
 
 import skmlp
 from skmlp import MLPRegressor
+
+# trains through the backend-specific paths: run on the other backend too
+# (tests/test_other_backend.py)
+pytestmark = pytest.mark.backend
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, batch_size=32, learning_rate_init=0.01)
 
@@ -283,7 +287,15 @@ def test_non_finite_weights_raise():
 
 
 def test_cross_val_score_uses_kfold(reg_data):
+    # Integer-valued targets (counts) look like classes to scikit-learn's
+    # type_of_target: only the regressor's own tags keep cv=3 from stratifying
+    # them as a classifier's would. The folds are plain KFold's, scored by R^2.
+    from sklearn.model_selection import KFold, check_cv
+
     X, Y = reg_data
+    counts = np.round(np.abs(Y[:, 0]) * 2).astype(int) % 4
+    assert len(np.unique(counts)) == 4
+    assert type(check_cv(3, counts, classifier=is_classifier(MLPRegressor()))) is KFold
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         scores = cross_val_score(fast(max_iter=20), X, Y[:, 0], cv=3)

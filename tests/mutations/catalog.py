@@ -88,14 +88,17 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "sample-weights-reduced-to-0-1",
         "skmlp/_base.py",
-        "            keep = sample_weight > 0\n",
-        "            keep = sample_weight > 0\n"
-        "            sample_weight = keep.astype(np.float32)\n",
+        "        return _check_sample_weight(\n"
+        "            sample_weight, X, dtype=self._compute_dtype(), ensure_non_negative=True\n"
+        "        )",
+        "        return (_check_sample_weight(\n"
+        "            sample_weight, X, dtype=self._compute_dtype(), ensure_non_negative=True\n"
+        "        ) > 0).astype(self._compute_dtype())",
         (
-            CLF + "test_class_weight_and_sample_weight",
-            REG + "test_sample_weight",
             CLF + "test_unequal_weights_act_as_repeated_rows",
             REG + "test_unequal_weights_give_the_weighted_mean",
+            CLF + "test_class_weight_and_sample_weight",
+            REG + "test_sample_weight",
         ),
     ),
     Mutation(
@@ -228,9 +231,12 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "weight-decay-on-biases-too",
         "skmlp/_model.py",
-        "    optimizer.exclude_from_weight_decay(var_names=list(_NO_DECAY))",
-        "    pass",
-        (CTRL + "test_weight_decay_is_decoupled_and_spares_biases",),
+        '    if optimizer is None or not getattr(optimizer, "weight_decay", None):\n        return',
+        "    if True:\n        return",
+        (
+            CTRL + "test_weight_decay_is_decoupled_and_spares_biases",
+            CTRL + "test_weight_decay_leaves_the_output_bias_free",
+        ),
     ),
     Mutation(
         "cosine-schedule-constant",
@@ -300,5 +306,21 @@ MUTATIONS: list[Mutation] = [
         "        if sp.issparse(X) and _dense_bytes(X) <= SPARSE_DENSE_BYTES:\n"
         "            X = X.toarray()[::-1]",
         (REG + "test_sparse_input", REG + "test_sparse_training_equals_dense_training"),
+    ),
+    Mutation(
+        "classifier-not-tagged-a-classifier",
+        "skmlp/_classifier.py",
+        "        tags.classifier_tags.multi_label = True\n        return tags",
+        "        tags.classifier_tags.multi_label = True\n"
+        "        tags.estimator_type = None\n        return tags",
+        (CLF + "test_grid_search_cv3_is_stratified_on_sorted_labels",),
+    ),
+    Mutation(
+        "regressor-tagged-a-classifier",
+        "skmlp/_regressor.py",
+        "        tags.target_tags.single_output = True\n        return tags",
+        "        tags.target_tags.single_output = True\n"
+        '        tags.estimator_type = "classifier"\n        return tags',
+        (REG + "test_cross_val_score_uses_kfold",),
     ),
 ]

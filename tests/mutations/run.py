@@ -17,6 +17,8 @@ anything), then applies one edit at a time, runs its tests with the copy first o
     caught NAME by TEST     the test failed with the feature removed
     missed NAME             every paired test passed with the feature removed
     missed NAME (no test)   the paired test does not exist in that checkout
+    missed NAME (the edit does not apply there: ...)
+                            that checkout lacks the code the feature lives in
 
 and a last line ``N caught, M missed``. Its exit status is 0 when every mutation was
 caught. ``--repo`` points it at another checkout (for example an older commit made
@@ -93,7 +95,7 @@ def _check_isolation(copy: Path) -> None:
 
 
 def _apply(path: Path, mutation: Mutation) -> str:
-    text = path.read_text()
+    text = path.read_text() if path.is_file() else ""
     count = text.count(mutation.old)
     if count != 1:
         raise LookupError(f"{mutation.path}: the text to replace occurs {count} times, not once")
@@ -165,7 +167,13 @@ def main(argv=None) -> int:
                 continue
             target = copy / m.path
             start = time.monotonic()
-            original = _apply(target, m)
+            try:
+                original = _apply(target, m)
+            except (LookupError, FileNotFoundError) as exc:
+                # an older checkout without the code the feature lives in
+                print(f"missed {m.name} (the edit does not apply there: {exc})", flush=True)
+                missed += 1
+                continue
             try:
                 rc, out = _pytest(copy, tests, _env(copy, m))
             finally:
