@@ -775,8 +775,16 @@ class BaseMultilayerPerceptron(BaseWrapper):
                     val = _Batches(
                         validation[0], validation[1], None, batch_size, shuffle=False, rng=rng
                     )
+                # shuffle=False: the rows are shuffled by ``rng`` above; Keras would
+                # also shuffle the order of the minibatches, with Python's global
+                # ``random``, unseeded for the fit
                 self.model_.fit(
-                    data, epochs=epochs, validation_data=val, verbose=0, callbacks=callbacks
+                    data,
+                    epochs=epochs,
+                    validation_data=val,
+                    shuffle=False,
+                    verbose=0,
+                    callbacks=callbacks,
                 )
             else:
                 fit_model(self.model_, X, Y, incremental=incremental, rng=rng, **fit_args)

@@ -353,6 +353,29 @@ def test_seeded_fit_ignores_other_threads_random_draws(small_data, draw):
         np.testing.assert_array_equal(proba, expected)
 
 
+@pytest.mark.parametrize("draw", ["random", "numpy"])
+def test_sparse_fit_ignores_other_threads_random_draws(small_data, draw, monkeypatch):
+    # sparse data too large to make dense at once train from minibatches made
+    # dense one at a time: their order too is the fit's own
+    import scipy.sparse as sp
+
+    import skmlp._base
+
+    monkeypatch.setattr(skmlp._base, "SPARSE_DENSE_BYTES", 0)
+    X, y = small_data
+    Xs = sp.csr_matrix(np.where(X > 0, X, 0))
+
+    def proba():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return fast(max_iter=3, random_state=3).fit(Xs, y).predict_proba(Xs)
+
+    expected = proba()
+    generator = {"random": random.random, "numpy": np.random.random}[draw]
+    for got in _while_drawing(generator, proba):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_partial_fit_ignores_other_threads_random_draws(small_data):
     # partial_fit's epochs shuffle with the fit's own generator on every backend
     X, y = small_data
@@ -478,6 +501,7 @@ def test_predict_time_errors(fitted, small_data):
 
 
 # ------------------------------------------------- pipelines and grid search
+@pytest.mark.slow
 def test_pipeline_grid_search_stratified_parallel(digits_split):
     X_train, X_test, y_train, y_test = digits_split
     X_train, y_train = X_train[:450], y_train[:450]

@@ -1,10 +1,14 @@
 """scikit-learn's estimator checks over MLPClassifier and MLPRegressor."""
 
+import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmlp import MLPClassifier, MLPRegressor
 from skmlp._backend import computes_float64
+
+# about 12 minutes of the default run on 2 cores: out of the fast loop
+pytestmark = pytest.mark.slow
 
 # Checks that cannot pass, each with the reason. Keep this list short and honest.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {

@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 from skmlp import MLPClassifier, PixelScaler
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow
 
 GRID = {"clf__hidden_layer_sizes": [(16,), (32,)]}
 

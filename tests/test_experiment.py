@@ -248,6 +248,7 @@ def test_unwritable_output(tmp_path):
         check_output_dir(blocker / "sub")
 
 
+@pytest.mark.slow
 def test_resume_after_kill(tmp_path, monkeypatch):
     """Kill a run part-way; the re-run recomputes nothing that had finished."""
     out = tmp_path / "run"

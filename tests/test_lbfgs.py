@@ -300,6 +300,7 @@ OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
 
 
 @pytest.mark.skipif(importlib.util.find_spec(OTHER) is None, reason=f"{OTHER} is not installed")
+@pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("SKMLP_LBFGS_SUBPROCESS") == "1", reason="already the other backend's run"
 )

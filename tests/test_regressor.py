@@ -240,26 +240,12 @@ def test_sparse_input(reg_data):
     np.testing.assert_allclose(reg.predict(Xs), reg.predict(Xs.toarray()), rtol=1e-6)
 
 
-@pytest.mark.parametrize(
-    "densify",
-    [
-        True,
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="found by this test (issue 22): the minibatch-sparse path (a Keras "
-                "PyDataset fed to Model.fit) trains other weights than the dense array on "
-                "the same minibatches (first-epoch loss 0.867 vs 0.905, alpha=0, no "
-                "shuffle); not yet explained",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("densify", [True, False])
 def test_sparse_training_equals_dense_training(reg_data, densify, monkeypatch):
     # small sparse data are made dense once; larger ones are fed one densified
     # minibatch at a time (SPARSE_DENSE_BYTES = 0 forces that path here): both
-    # train what the dense array trains, minibatch for minibatch
+    # train what the dense array trains, minibatch for minibatch (Keras once
+    # shuffled the sparse path's minibatches with Python's global random)
     import scipy.sparse as sp
 
     import skmlp._base

@@ -323,4 +323,14 @@ MUTATIONS: list[Mutation] = [
         '        tags.estimator_type = "classifier"\n        return tags',
         (REG + "test_cross_val_score_uses_kfold",),
     ),
+    Mutation(
+        "sparse-minibatches-reshuffled-by-keras",
+        "skmlp/_base.py",
+        "                    validation_data=val,\n                    shuffle=False,\n",
+        "                    validation_data=val,\n",
+        (
+            CLF + "test_sparse_fit_ignores_other_threads_random_draws",
+            REG + "test_sparse_training_equals_dense_training",
+        ),
+    ),
 ]
