@@ -168,7 +168,9 @@ MUTATIONS: list[Mutation] = [
         "skmlp/experiment/__init__.py",
         '        with joblib.parallel_config(backend="dask"):',
         '        with joblib.parallel_config(backend="loky"):',
-        ("tests/test_dask.py::test_skmlp_run_on_dask_equals_local_run",),
+        # the whole module, as the default run runs it: each test's evidence must be
+        # its own, not left on the workers by the test before
+        ("tests/test_dask.py",),
     ),
     Mutation(
         "finished-run-not-reused",
