@@ -37,7 +37,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _record import write_results
+from _record import portable_command, write_results
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RESULTS = Path(__file__).parent / "results"
@@ -260,7 +260,8 @@ def main(argv=None):
     import sklearn
 
     facts = {
-        "command": " ".join(["bench_compare.py", *(argv or sys.argv[1:])]),
+        "command": portable_command(["bench_compare.py", *(argv or sys.argv[1:])],
+                                    {"--mnist": "DIR"}),
         "backend": backend, "rows": args.rows, "epochs": args.epochs, "batch_size": 100,
         "data": "MNIST" if args.mnist else "random MNIST-shaped",
         "machine": platform.platform(), "processor": platform.processor(),

@@ -89,7 +89,7 @@ def main() -> None:
     os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from _hostile import hostile_files
-    from _record import write_results
+    from _record import portable_text, write_results
 
     rows = []
     with tempfile.TemporaryDirectory() as work:
@@ -102,6 +102,7 @@ def main() -> None:
             path = folder / "model.skmlp"
             path.write_bytes(data)
             rows.append({"case": name, "file_bytes": len(data)} | _measure(path, args.backend))
+            rows[-1]["message"] = portable_text(rows[-1]["message"], {"TMP": work})
             print(f"  {name}: {rows[-1]['outcome']}, {rows[-1]['peak_kb'] / 1024:.0f} MB",
                   flush=True)  # fmt: skip
     base = rows[0]["peak_kb"]

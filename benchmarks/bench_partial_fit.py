@@ -11,7 +11,7 @@ call on TensorFlow).
 
 Usage::
 
-    python benchmarks/bench_partial_fit.py --mnist /work/shared/data/mnist --calls 50
+    python benchmarks/bench_partial_fit.py --mnist DIR --calls 50
 
 Prints a table and writes ``benchmarks/results/partial_fit.{json,md}``.
 """
@@ -29,7 +29,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _record import write_results
+from _record import portable_command, write_results
 
 RESULTS = Path(__file__).parent / "results"
 TITLE = "partial_fit: seconds per call after the first"
@@ -118,7 +118,9 @@ def main(argv=None):
     from importlib.metadata import version
 
     facts = {
-        "command": "python benchmarks/bench_partial_fit.py " + " ".join(passed),
+        "command": portable_command(
+            ["python", "benchmarks/bench_partial_fit.py", *passed], {"--mnist": "DIR"}
+        ),
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),

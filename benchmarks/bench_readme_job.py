@@ -7,7 +7,9 @@ machine's load hits both, each run into a fresh output folder. Prints a table of
 wall, user and system seconds and peak memory, with the after/before ratio of
 the median wall time, and writes it to ``benchmarks/results/readme_job.{md,json}``.
 
-    python benchmarks/bench_readme_job.py --tree before=/tmp/before --tree after=. --runs 3
+    python benchmarks/bench_readme_job.py --tree before=BEFORE --tree after=. --runs 3
+
+The record names each tree by its name in capitals (``BEFORE``), this checkout ``.``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _record import write_results
+from _record import ROOT, portable_command, write_results
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -42,6 +44,11 @@ def one_run(tree: Path, out: Path, extra: list[str]) -> dict:
     best = re.search(r"best by CV accuracy: (\w[\w-]*)", proc.stdout)
     return {"wall_s": float(wall), "user_s": float(user), "sys_s": float(sys_),
             "maxrss_mb": int(rss) / 1024, "best": best.group(1) if best else None}  # fmt: skip
+
+
+def tree_placeholder(name: str, tree: Path) -> str:
+    """How the record names a tree: this checkout ``.``, another its name in capitals."""
+    return "." if tree == ROOT else name.upper()
 
 
 def main(argv=None) -> None:
@@ -72,7 +79,7 @@ def main(argv=None) -> None:
         rs = runs[name]
         walls = [r["wall_s"] for r in rs]
         rows.append({
-            "code": name, "tree": str(tree),
+            "code": name, "tree": tree_placeholder(name, tree),
             "wall_s": walls, "median_wall_s": statistics.median(walls),
             "median_user_s": statistics.median(r["user_s"] for r in rs),
             "median_sys_s": statistics.median(r["sys_s"] for r in rs),
@@ -96,8 +103,15 @@ def main(argv=None) -> None:
     print(table)
     from importlib.metadata import version
 
+    def named(tree: str) -> str:  # NAME=PATH as recorded
+        name, _, path = tree.partition("=")
+        return f"{name}={tree_placeholder(name, Path(path).resolve())}"
+
     facts = {
-        "command": "python benchmarks/bench_readme_job.py " + " ".join(argv or sys.argv[1:]),
+        "command": portable_command(
+            ["python", "benchmarks/bench_readme_job.py", *(argv or sys.argv[1:])],
+            {"--tree": named, "--data-dir": "DIR", "--out": "OUT"},
+        ),
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),

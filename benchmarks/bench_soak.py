@@ -19,7 +19,7 @@ Each backend runs in its own subprocess. Reported per backend:
 
 Usage::
 
-    python benchmarks/bench_soak.py --mnist /work/shared/data/mnist --fits 100
+    python benchmarks/bench_soak.py --mnist DIR --fits 100
     python benchmarks/bench_soak.py --fits 20 --backends jax      # quicker look
 
 Without ``--mnist`` (or when the folder lacks the files) it uses scikit-learn's
@@ -40,7 +40,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _record import write_results
+from _record import portable_command, write_results
 
 RESULTS = Path(__file__).parent / "results"
 TITLE = "Soak: memory and time over many fits in one process"
@@ -214,7 +214,9 @@ def main(argv=None):
     from importlib.metadata import version
 
     facts = {
-        "command": "python benchmarks/bench_soak.py " + " ".join(passed),
+        "command": portable_command(
+            ["python", "benchmarks/bench_soak.py", *passed], {"--mnist": "DIR"}
+        ),
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
@@ -224,7 +226,9 @@ def main(argv=None):
         "versions": {
             name: version(name) for name in ("keras", "tensorflow", "jax", "scikit-learn")
         },
-        "settings": {k: v for k, v in vars(args).items() if k != "worker"},
+        "settings": {
+            k: ("DIR" if k == "mnist" and v else v) for k, v in vars(args).items() if k != "worker"
+        },
         "rows": rows,
     }
     stem = RESULTS / f"soak{('_' + args.tag) if args.tag else ''}"

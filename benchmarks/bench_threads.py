@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from _record import write_results
+from _record import portable_command, write_results
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RESULTS = Path(__file__).parent / "results"
@@ -100,7 +100,8 @@ def main(argv=None):
     import keras
 
     facts = {
-        "command": " ".join(["bench_threads.py", *(argv or sys.argv[1:])]),
+        "command": portable_command(["bench_threads.py", *(argv or sys.argv[1:])],
+                                    {"--mnist": "DIR"}),
         "backend": keras.backend.backend(), "rows": args.rows, "epochs": args.epochs,
         "grid": "hidden_layer_sizes (256, 64), (512, 256); cv=2",
         "machine": platform.platform(), "cpu_count": cores, "results": results,

@@ -32,7 +32,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _record import write_markdown, write_results
+from _record import portable_command, write_markdown, write_results
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -193,7 +193,9 @@ def main(argv=None):
     print(table)
 
     facts = {
-        "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+        "command": portable_command(
+            [Path(sys.argv[0]).name, *(argv or sys.argv[1:])], {"--mnist": "DIR"}
+        ),
         "data": "MNIST" if args.mnist else "random MNIST-shaped",
         "rows": args.rows,
         "epochs_per_fit": args.epochs,

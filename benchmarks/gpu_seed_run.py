@@ -26,7 +26,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _record import write_results
+from _record import portable_command, write_results
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -104,7 +104,8 @@ def main(argv=None):
     table = "\n".join(lines)
     print("\n" + table)
     facts = {
-        "command": " ".join(["gpu_seed_run.py", *(argv or sys.argv[1:])]),
+        "command": portable_command(["gpu_seed_run.py", *(argv or sys.argv[1:])],
+                                    {"--mnist": "DIR", "--out": "OUT"}),
         "device": device_name, "platform": platform.platform(),
         "versions": {"jax": jax.__version__, "keras": keras.__version__},
         "epochs": args.epochs, "n_train": len(y), "batch_size": 100,

@@ -14,11 +14,13 @@ config's ``name``, else the dataset's. Models stay in OUT_DIR: they are outputs,
 """
 
 import argparse
+import itertools
 import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
+from _record import portable, portable_command, portable_text
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -33,6 +35,8 @@ def main(argv=None):
     run = json.loads((out / "run.json").read_text())
     if not run.get("complete"):
         raise SystemExit(f"{out} holds no complete run")
+    run, folders = _portable_run(run, out)
+    note = portable_text(args.note, folders)
     name = run["config"].get("name") or run["dataset"]["name"]
     dataset = run["dataset"]["name"]
     res = pd.read_csv(out / "results.csv")
@@ -94,11 +98,30 @@ def main(argv=None):
             f"| {100 * r.test_accuracy:.2f} | {f'{seed:.2f}' if seed else '-'} | {diff} |"
         )
     ranked = _ranking_lines(ranking) if ranking is not None and len(ranking) > len(res) else []
-    if args.note:
-        lines += ["", args.note]
+    if note:
+        lines += ["", note]
     (RESULTS / f"experiment_{name}.md").write_text("\n".join(lines + ranked) + "\n")
-    (RESULTS / f"experiment_{name}.rst").write_text(_rst(lines, ranked, args.note, plots))
+    (RESULTS / f"experiment_{name}.rst").write_text(_rst(lines, ranked, note, plots))
     print("\n".join(lines + ranked))
+
+
+def _portable_run(run: dict, out: Path) -> tuple[dict, dict]:
+    """The run record as recorded here, and the folders a note's paths are named by.
+
+    No folder of the machine that ran it stays: the command's ``--data-dir`` and the folder
+    the data files were read from are ``DIR``, its ``--out`` and ``out`` are ``OUT``, and a
+    config in this repository (or in a copy of it) is named relative to its root.
+    """
+    args = (run.get("command") or "").split(" ")
+    pairs = list(itertools.pairwise(args))
+    chosen = {opt: [v for a, v in pairs if a == opt] for opt in ("--data-dir", "--out")}
+    folders = {"DIR": chosen["--data-dir"], "OUT": [str(out), *chosen["--out"]]}
+    files = (run.get("dataset") or {}).get("files") or {}
+    found = {**folders, "DIR": folders["DIR"] + [str(Path(f).parent) for f in files.values()]}
+    if run.get("command"):
+        options = {"--data-dir": "DIR", "--out": "OUT"}
+        run = {**run, "command": portable_command(args, options, folders)}
+    return portable(run, found), folders
 
 
 def _settings(config: dict) -> str:
