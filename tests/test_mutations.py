@@ -1,8 +1,8 @@
 """The mutation catalog stays applicable: every edit finds its text, every test exists.
 
-Running the mutations themselves takes about 20 minutes on 2 cores (one pytest
+Running the mutations themselves takes about 15 minutes on 2 cores (one pytest
 process per mutation), so the default run does not: ``python tests/mutations/run.py``
-does (see CONTRIBUTING in the README). This check keeps the catalog from rotting
+does (see CONTRIBUTING.md). This check keeps the catalog from rotting
 when the code it edits moves.
 """
 
