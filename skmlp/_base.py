@@ -182,12 +182,11 @@ def _dense_bytes(X) -> int:
     return int(X.shape[0]) * int(X.shape[1]) * np.dtype(X.dtype).itemsize
 
 
-class _Batches(keras.utils.PyDataset):
-    """Minibatches of a dense array or a sparse matrix, shuffled by their own generator.
+class _SparseBatches(keras.utils.PyDataset):
+    """Minibatches of a sparse matrix, each made dense only when Keras asks for it.
 
-    A sparse matrix's minibatch is made dense only when Keras asks for it. The
-    row order of every epoch is drawn from ``rng``, never from NumPy's global
-    generator (which any thread may draw from).
+    The row order of every epoch is drawn from ``rng``, the fit's own generator,
+    never from NumPy's global one (which any thread may draw from).
     """
 
     def __init__(self, X, y, sample_weight, batch_size, *, shuffle, rng):
@@ -207,8 +206,7 @@ class _Batches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        X = self.X[rows]
-        batch = (X.toarray() if sp.issparse(X) else X, self.y[rows])
+        batch = (self.X[rows].toarray(), self.y[rows])
         if self.sample_weight is not None:
             batch += (self.sample_weight[rows],)
         return batch
@@ -769,10 +767,10 @@ class BaseMultilayerPerceptron(BaseWrapper):
             elif self._compile_only:
                 pass
             elif sp.issparse(X):
-                data = _Batches(X, Y, sample_weight, batch_size, shuffle=shuffle, rng=rng)
+                data = _SparseBatches(X, Y, sample_weight, batch_size, shuffle=shuffle, rng=rng)
                 val = None
                 if validation is not None:
-                    val = _Batches(
+                    val = _SparseBatches(
                         validation[0], validation[1], None, batch_size, shuffle=False, rng=rng
                     )
                 # shuffle=False: the rows are shuffled by ``rng`` above; Keras would
