@@ -455,6 +455,22 @@ def imports_of(names: list[str], module: str) -> list[str]:
     return [n for n in names if n == module or n.startswith(module + ".")]
 
 
+def assert_refused_without_import(load, module: str, marker, match: str) -> None:
+    """``load()`` raises ``ModelFileError`` matching ``match``, importing no part of ``module``.
+
+    ``marker`` is the file a :func:`canary_module` writes when imported: it must not exist.
+    """
+    import pytest
+
+    from skmlp import ModelFileError
+
+    with watch_imports() as imported:
+        with pytest.raises(ModelFileError, match=match):
+            load()
+    assert imports_of(imported, module) == []
+    assert not marker.exists()
+
+
 @contextlib.contextmanager
 def canary_module(folder):
     """A module importable while the block runs, which nothing has imported yet.

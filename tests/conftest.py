@@ -13,13 +13,6 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 
-def pytest_collection_modifyitems(config, items):
-    # scikit-learn's own MLP tests run in one subprocess of a minute or more
-    for item in items:
-        if "sklearn_suite" in item.path.parts:
-            item.add_marker(pytest.mark.slow)
-
-
 @pytest.fixture(scope="session")
 def digits_split():
     """scikit-learn's digits scaled to [0, 1], split 70/30 stratified."""

@@ -340,21 +340,26 @@ def _while_drawing(generator, make, repeats=3):
         thread.join()
 
 
-@pytest.mark.parametrize("draw", ["random", "numpy"])
-def test_seeded_fit_ignores_other_threads_random_draws(small_data, draw):
+# the global generators other threads draw from: Python's and NumPy's
+GLOBAL_GENERATORS = pytest.mark.parametrize(
+    "generator", [random.random, np.random.random], ids=["random", "numpy"]
+)
+
+
+@GLOBAL_GENERATORS
+def test_seeded_fit_ignores_other_threads_random_draws(small_data, generator):
     # Dask's workers (and any thread) draw from Python's global ``random`` and
     # NumPy's global generator while a fit runs; the network's initializers and
     # dropout have their own seeds, and every row order comes from the fit's own
     # generator, so such draws cannot change the model (they once did: issue 6's
     # Dask test; and NumPy's, through the fused JAX epoch's shuffles: issue 22)
     expected = _proba(3, small_data)
-    generator = {"random": random.random, "numpy": np.random.random}[draw]
     for proba in _while_drawing(generator, lambda: _proba(3, small_data)):
         np.testing.assert_array_equal(proba, expected)
 
 
-@pytest.mark.parametrize("draw", ["random", "numpy"])
-def test_sparse_fit_ignores_other_threads_random_draws(small_data, draw, monkeypatch):
+@GLOBAL_GENERATORS
+def test_sparse_fit_ignores_other_threads_random_draws(small_data, generator, monkeypatch):
     # sparse data too large to make dense at once train from minibatches made
     # dense one at a time: their order too is the fit's own
     import scipy.sparse as sp
@@ -371,7 +376,6 @@ def test_sparse_fit_ignores_other_threads_random_draws(small_data, draw, monkeyp
             return fast(max_iter=3, random_state=3).fit(Xs, y).predict_proba(Xs)
 
     expected = proba()
-    generator = {"random": random.random, "numpy": np.random.random}[draw]
     for got in _while_drawing(generator, proba):
         np.testing.assert_array_equal(got, expected)
 

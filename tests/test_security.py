@@ -17,14 +17,13 @@ import joblib
 import numpy as np
 import pytest
 from _hostile import (
+    assert_refused_without_import,
     canary_module,
     evil_pickle,
     extra_inner_member,
     hostile_files,
-    imports_of,
     network_naming_module,
     peak_allocation,
-    watch_imports,
 )
 from sklearn.exceptions import ConvergenceWarning
 
@@ -172,12 +171,8 @@ def test_a_file_cannot_make_skmlp_import_a_module(named, legit, tmp_path):
         module = canary if named == "canary" else "keras.src.backend.tensorflow.core"
         path = tmp_path / "m.skmlp"
         path.write_bytes(network_naming_module(legit[1], module))
-        with watch_imports() as imported:
-            with pytest.raises(ModelFileError, match=rf"names '{re.escape(module)}\.Dense'.*not "
-                               "one of the Keras layers skmlp loads"):  # fmt: skip
-                skmlp.load(path)
-        assert imports_of(imported, module) == []
-        assert not marker.exists()
+        match = rf"names '{re.escape(module)}\.Dense'.*not one of the Keras layers skmlp loads"
+        assert_refused_without_import(lambda: skmlp.load(path), module, marker, match)
 
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])

@@ -61,14 +61,13 @@ def _copy(repo: Path, into: Path) -> Path:
     return dest
 
 
-def _env(copy: Path, mutation: Mutation | None) -> dict:
+def _env(copy: Path, backend: str | None = None) -> dict:
     env = dict(os.environ)
     # the copy's skmlp, not the installed (editable) one
     env["PYTHONPATH"] = os.pathsep.join([str(copy), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["SKMLP_MUTATION_COPY"] = str(copy)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if mutation is not None and mutation.backend:
-        env["KERAS_BACKEND"] = mutation.backend
+    if backend:
+        env["KERAS_BACKEND"] = backend
     return env
 
 
@@ -87,7 +86,7 @@ def _pytest(copy: Path, tests, env, timeout=TIMEOUT):
 def _check_isolation(copy: Path) -> None:
     code = "import skmlp, sys; sys.stdout.write(skmlp.__file__)"
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=copy, env=_env(copy, None),
+        [sys.executable, "-c", code], cwd=copy, env=_env(copy),
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     if not Path(out).resolve().is_relative_to(copy.resolve()):
@@ -151,8 +150,7 @@ def main(argv=None) -> int:
         for backend, tests in by_backend.items():
             if not tests:
                 continue
-            env = _env(copy, Mutation("clean", "", "", "", (), backend=backend))
-            rc, out = _pytest(copy, sorted(tests), env)
+            rc, out = _pytest(copy, sorted(tests), _env(copy, backend))
             if rc != 0:
                 print(out)
                 sys.exit(f"run.py: the paired tests fail on the unchanged code "
@@ -169,13 +167,13 @@ def main(argv=None) -> int:
             start = time.monotonic()
             try:
                 original = _apply(target, m)
-            except (LookupError, FileNotFoundError) as exc:
+            except LookupError as exc:
                 # an older checkout without the code the feature lives in
                 print(f"missed {m.name} (the edit does not apply there: {exc})", flush=True)
                 missed += 1
                 continue
             try:
-                rc, out = _pytest(copy, tests, _env(copy, m))
+                rc, out = _pytest(copy, tests, _env(copy, m.backend))
             finally:
                 target.write_text(original)
             seconds = time.monotonic() - start

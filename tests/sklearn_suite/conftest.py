@@ -49,6 +49,9 @@ def _suite_file(item) -> Path | None:
 def pytest_collection_modifyitems(config, items):
     expected = make_suite.load_expected_failures()
     for item in items:
+        if _suite_file(item) is not None:
+            # all of them run in one subprocess of a minute or more
+            item.add_marker(pytest.mark.slow)
         if _suite_file(item) is not None and item.name in expected:
             item.add_marker(
                 pytest.mark.xfail(reason=expected[item.name], strict=True, raises=SklearnTestFailed)
