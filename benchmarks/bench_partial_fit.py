@@ -5,7 +5,7 @@ One estimator, ``--calls`` calls of ``partial_fit`` on the same ``--rows`` rows
 builds and compiles; the table reports the median wall and CPU time of the
 calls after it. Each backend and mode runs in its own subprocess: ``reuse``
 is skmlp's default (compiled functions shared per network structure,
-:mod:`skmlp._reuse`), ``no-reuse`` sets ``SKMLP_REUSE_COMPILED=0``, which is
+:mod:`skmlp._training.reuse`), ``no-reuse`` sets ``SKMLP_REUSE_COMPILED=0``, which is
 how skmlp trained before it (a fresh compile per call on JAX, ``Model.fit`` per
 call on TensorFlow).
 

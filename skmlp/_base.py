@@ -7,7 +7,7 @@ full-batch L-BFGS), the fitted attributes and prediction. The estimators add onl
 what differs: targets, output layer, loss, score and tags. The training-loop
 pieces live in modules of their own: the stopping rule in :mod:`skmlp._stopping`,
 the learning-rate schedules in :mod:`skmlp._schedules`, L-BFGS in
-:mod:`skmlp._lbfgs` and the fused JAX epoch in :mod:`skmlp._fused`.
+:mod:`skmlp._training.lbfgs` and the fused JAX epoch in :mod:`skmlp._training.fused`.
 
 This is the only module of skmlp that imports scikeras. scikeras 0.13 supplies the
 model life cycle (building through ``_keras_build_fn``, callbacks) and the
@@ -41,7 +41,6 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._backend import computes_float64, set_random_seed, tensorflow_hidden
-from ._fused import can_fuse, fused_fit, padded_rows
 from ._model import (
     ACTIVATIONS,
     build_mlp,
@@ -49,9 +48,11 @@ from ._model import (
     decay_kernels_only,
     mlp_param_count,
 )
-from ._reuse import compile_forward_later, fit_model, predicting, quick_epoch
 from ._schedules import EPOCH_SCHEDULES, SCHEDULES, LearningRateSchedule
 from ._stopping import ConvergenceMonitor, all_finite
+from ._training.engine import fit_model, quick_epoch
+from ._training.fused import can_fuse, fused_fit, padded_rows
+from ._training.reuse import compile_forward_later, predicting
 
 
 def _import_base_wrapper():
@@ -118,7 +119,7 @@ def _steps_per_execution() -> int:
 
     On TensorFlow this runs 32 training steps in one graph call instead of 32
     Python round trips; the updates are the same (benchmarks/bench_compare.py
-    measures the gain). JAX gets its own fused epoch (skmlp._fused), where
+    measures the gain). JAX gets its own fused epoch (skmlp._training.fused), where
     Keras' multi-step execution is a Python loop that gains nothing.
     """
     return 32 if keras.backend.backend() == "tensorflow" else 1
@@ -422,7 +423,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
                     f"such as 'he_normal', got {self.kernel_initializer!r}."
                 ) from None
         if self.solver == "lbfgs":
-            from ._lbfgs import check_lbfgs_compatible
+            from ._training.lbfgs import check_lbfgs_compatible
 
             check_lbfgs_compatible(dropout=float(self.dropout))
             for name, off in (("input_dropout", 0.0), ("max_norm", None), ("weight_decay", 0.0)):
@@ -795,7 +796,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
     def _fit_lbfgs(self, X, Y, sample_weight, seed, first_pass):
         from sklearn.utils.optimize import _check_optimize_result
 
-        from ._lbfgs import fit_lbfgs
+        from ._training.lbfgs import fit_lbfgs
 
         if sp.issparse(X):
             # full-batch: the objective holds every row at once

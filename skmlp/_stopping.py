@@ -106,7 +106,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
             if "val_loss" in logs:
                 history.setdefault("val_loss", []).append(float(logs["val_loss"]))
             if self.model is not est.model_:
-                # trained by a shared engine (skmlp._reuse): score the current weights
+                # trained by a shared engine (skmlp._training.reuse): score the current weights
                 est.model_.set_weights(self.model.get_weights())
             score = est._validation_score(*self.validation)
             history.setdefault(f"val_{est._score_name}", []).append(score)

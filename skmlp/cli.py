@@ -397,8 +397,9 @@ def main(argv=None) -> int:
         print(f"skmlp: error: {message[0] if message else type(exc).__name__}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        if "skmlp._fused" in sys.modules:  # exit without compiling what was queued
-            sys.modules["skmlp._fused"].cancel_pending()
+        from ._training.background import cancel_pending  # imports no backend
+
+        cancel_pending()  # exit without compiling what was queued
         print("\nskmlp: interrupted; finished fits are saved, run the same command to resume",
               file=sys.stderr)  # fmt: skip
         return 130

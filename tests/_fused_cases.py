@@ -21,7 +21,7 @@ def _record(clf, X):
 
 
 def _with_block_steps(steps, make):
-    import skmlp._fused as fused
+    import skmlp._training.fused as fused
 
     old, fused.MAX_BLOCK_STEPS = fused.MAX_BLOCK_STEPS, steps
     try:
@@ -36,7 +36,7 @@ def _padded_step_vs_train_step(X, y):
     import jax.numpy as jnp
     import numpy as np
 
-    import skmlp._fused as fused
+    import skmlp._training.fused as fused
     from skmlp import MLPClassifier
 
     clf = MLPClassifier((48, 24), batch_norm=True, dropout=0.3, max_iter=1, batch_size=64,
@@ -77,7 +77,7 @@ def _compiles_of_one_structure(X, y):
     import jax
     import numpy as np
 
-    import skmlp._fused as fused
+    import skmlp._training.background as background
     from skmlp import MLPClassifier
 
     names = []
@@ -94,7 +94,7 @@ def _compiles_of_one_structure(X, y):
     params = dict(hidden_layer_sizes=(40,), batch_norm=True, dropout=0.1, batch_size=50,
                   max_iter=2, random_state=0)  # fmt: skip
     MLPClassifier(**params)._compile_ahead(X, y)
-    fused._worker().submit(lambda: None).result()  # the queued compile has run
+    background._worker().submit(lambda: None).result()  # the queued compile has run
     ahead = blocks()
     MLPClassifier(**params).fit(X[:700], y[:700])  # 14 batches of 50
     MLPClassifier(**params).fit(X[:1111], y[:1111])  # 22 batches and 11 rows

@@ -1,4 +1,4 @@
-"""The fused JAX epoch (skmlp._fused) computes what ``Model.fit`` computes.
+"""The fused JAX epoch (skmlp._training.fused) computes what ``Model.fit`` computes.
 
 The comparison runs in a subprocess on the JAX backend (tests/_fused_cases.py),
 so it holds whichever backend this test session uses.
@@ -99,14 +99,14 @@ def test_an_interrupted_run_drops_queued_compiles():
     # running finishes, the queued ones are dropped (Python would wait for them)
     import time
 
-    import skmlp._fused as fused
+    import skmlp._training.background as background
 
-    running = fused._worker().submit(time.sleep, 0.3)
+    running = background._worker().submit(time.sleep, 0.3)
     while not running.running():
         time.sleep(0.01)
-    queued = [fused._worker().submit(time.sleep, 0.3) for _ in range(3)]
-    fused.cancel_pending()
+    queued = [background._worker().submit(time.sleep, 0.3) for _ in range(3)]
+    background.cancel_pending()
     assert all(future.cancelled() for future in queued)
     assert running.result(timeout=10) is None
     # a later compile gets a new worker
-    assert fused._worker().submit(lambda: 7).result(timeout=10) == 7
+    assert background._worker().submit(lambda: 7).result(timeout=10) == 7

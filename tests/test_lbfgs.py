@@ -1,4 +1,4 @@
-"""skmlp._lbfgs: full-batch L-BFGS over a Keras model's own loss and gradients.
+"""skmlp._training.lbfgs: full-batch L-BFGS over a Keras model's own loss and gradients.
 
 Every test runs on this session's Keras backend; ``test_other_backend`` runs this
 file again in a subprocess on the other one (JAX under TensorFlow and the other
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from skmlp._lbfgs import check_lbfgs_compatible, fit_lbfgs, lbfgs_objective
+from skmlp._training.lbfgs import check_lbfgs_compatible, fit_lbfgs, lbfgs_objective
 
 BACKEND = keras.backend.backend()
 # TensorFlow differentiates a float64 model; JAX (without x64) computes in float32

@@ -1,11 +1,12 @@
-"""Compile once per structure (skmlp._reuse): same results, and models stay independent."""
+"""Compile once per structure (skmlp._training.reuse): same results, and models stay independent."""
 
 import warnings
 
 import numpy as np
 import pytest
 
-from skmlp import MLPClassifier, _reuse
+from skmlp import MLPClassifier
+from skmlp._training import reuse as _reuse
 
 
 @pytest.fixture(autouse=True)

@@ -143,7 +143,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "fused-epoch-shuffles-from-numpy-global",
-        "skmlp/_fused.py",
+        "skmlp/_training/fused.py",
         "            order = rng.permutation(n) if shuffle else np.arange(n)",
         "            order = np.random.permutation(n) if shuffle else np.arange(n)",
         (CLF + "test_seeded_fit_ignores_other_threads_random_draws",),
@@ -151,7 +151,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "partial-fit-epoch-shuffles-from-numpy-global",
-        "skmlp/_reuse.py",
+        "skmlp/_training/engine.py",
         "    order = rng.permutation(n) if shuffle else np.arange(n)",
         "    order = np.random.permutation(n) if shuffle else np.arange(n)",
         (CLF + "test_partial_fit_ignores_other_threads_random_draws",),
@@ -284,7 +284,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "lbfgs-one-iteration",
-        "skmlp/_lbfgs.py",
+        "skmlp/_training/lbfgs.py",
         '"maxiter": int(max_iter),',
         '"maxiter": 1,',
         ("tests/test_lbfgs.py::test_hidden_layer_fit_converges_and_sets_the_weights",),

@@ -71,7 +71,7 @@ def check_lbfgs_compatible(model=None, *, dropout: float = 0.0) -> None:
 
     Examples
     --------
-    >>> from skmlp._lbfgs import check_lbfgs_compatible
+    >>> from skmlp._training.lbfgs import check_lbfgs_compatible
     >>> check_lbfgs_compatible(dropout=0.0)
     >>> check_lbfgs_compatible(dropout=0.2)
     Traceback (most recent call last):

@@ -17,7 +17,7 @@ background thread while training starts.
 
 The jitted functions are pure in the state they are given, so they are compiled
 once per network structure and shared by every model of that structure
-(:mod:`skmlp._reuse`): later fits, and every ``partial_fit`` call after the
+(:mod:`skmlp._training.reuse`): later fits, and every ``partial_fit`` call after the
 first, run already-compiled code.
 
 Everything that ``fit`` does around the steps is done the same way and in the
@@ -36,7 +36,8 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
-from ._reuse import jax_function
+from .background import compile_in_background
+from .reuse import jax_function
 
 __all__ = ["can_fuse", "fused_fit"]
 
@@ -168,37 +169,6 @@ def _padded_train_step(model, state, data, n_real):
     return trainable, non_trainable, optimizer_state, metrics_state
 
 
-_WORKER: list = []  # the background compile thread's executor, made on first use
-_LOCK = threading.Lock()
-
-
-def _worker():
-    """One background thread for XLA compiles: queued compiles run in order."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with _LOCK:
-        if not _WORKER:
-            _WORKER.append(ThreadPoolExecutor(1, thread_name_prefix="skmlp-compile"))
-        return _WORKER[0]
-
-
-def compile_in_background(lowered):
-    """Queue ``lowered.compile()`` on the background compile thread; returns its future."""
-    return _worker().submit(_compile_quietly, lowered)
-
-
-def cancel_pending() -> None:
-    """Drop the queued compiles that have not started (the one running finishes).
-
-    Python waits for the queue at exit; an interrupted run calls this so that
-    it stops within one compile instead of after all it had queued.
-    """
-    with _LOCK:
-        if _WORKER:
-            _WORKER[0].shutdown(wait=False, cancel_futures=True)
-            _WORKER.clear()
-
-
 class _Compiled:
     """The jitted functions of one structure, and their background compiles."""
 
@@ -239,14 +209,6 @@ class _Compiled:
         for future in futures:
             if not future.cancelled():
                 future.result()
-
-
-def _compile_quietly(lowered):
-    # a failure here resurfaces, with its traceback, when the function is called
-    try:
-        lowered.compile()
-    except Exception:
-        pass
 
 
 def _block_steps(batch_size: int, row_bytes: int) -> int:
