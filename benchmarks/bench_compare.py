@@ -94,12 +94,13 @@ def worker(side, arch_name, rows, epochs, mnist):
     from bench_wrapper_overhead import build_raw_keras  # the same raw network
 
     import skmlp._classifier as core
+    from skmlp._training.engine import steps_per_execution
 
     if side == "sklearn" and (bn or rate):
         print(json.dumps({"side": side, "arch": arch_name, "na": True}))
         return
     times = []
-    spe = core._steps_per_execution() if side == "keras" else 1
+    spe = steps_per_execution() if side == "keras" else 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if side == "skmlp":

@@ -42,7 +42,7 @@ import sklearn
 
 import skmlp
 from skmlp import MLPClassifier
-from skmlp._classifier import _steps_per_execution
+from skmlp._training.engine import steps_per_execution as _steps_per_execution
 from skmlp.architectures import SEED_ARCHITECTURES, get_architecture
 
 RESULTS = Path(__file__).parent / "results"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import random
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "choose_backend",
+    "keras_seed",
     "limit_backend_threads",
     "quiet_tensorflow_start",
     "set_random_seed",
@@ -258,6 +260,32 @@ def set_random_seed(seed: int, tensorflow: bool = True) -> None:
         keras.utils.set_random_seed(seed)
     finally:
         lazy._available = saved
+
+
+_MAX_SEED = 2**31 - 1  # np.iinfo(np.int32).max
+
+
+@contextmanager
+def keras_seed(seed: int, tensorflow: bool = True):
+    """Seed Python, NumPy and the Keras backend; restore Python's and NumPy's state after.
+
+    ``keras.utils.set_random_seed`` is the one call that seeds every backend
+    (TensorFlow, JAX, PyTorch). It also reseeds the global ``random`` and
+    ``numpy.random`` generators, which belong to the user: their states are put
+    back when the block ends. ``tensorflow=False`` leaves TensorFlow's global
+    seed alone (see :func:`set_random_seed`).
+    """
+    import numpy as np
+
+    py_state = random.getstate()
+    np_state = np.random.get_state()  # noqa: NPY002 (the user's global state)
+    # keras.utils.set_random_seed, no TF import
+    set_random_seed(int(seed) % _MAX_SEED, tensorflow=tensorflow)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)  # noqa: NPY002
 
 
 def computes_float64() -> bool:

@@ -18,9 +18,7 @@ means replacing this module only.
 
 from __future__ import annotations
 
-import math
 import os
-import random
 import sys
 import warnings
 from contextlib import contextmanager
@@ -40,7 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._backend import computes_float64, set_random_seed, tensorflow_hidden
+from ._backend import computes_float64, keras_seed, tensorflow_hidden
 from ._model import (
     ACTIVATIONS,
     build_mlp,
@@ -50,9 +48,10 @@ from ._model import (
 )
 from ._schedules import EPOCH_SCHEDULES, SCHEDULES, LearningRateSchedule
 from ._stopping import ConvergenceMonitor, all_finite
-from ._training.engine import fit_model, quick_epoch
-from ._training.fused import can_fuse, fused_fit, padded_rows
-from ._training.reuse import compile_forward_later, predicting
+from ._training.engine import steps_per_execution
+from ._training.epochs import train_epochs
+from ._training.fused import compiles_ahead
+from ._training.predict import compile_prediction_ahead, forward
 
 
 def _import_base_wrapper():
@@ -73,28 +72,6 @@ from scikeras import _saving_utils  # noqa: E402  (imported by the line above)
 
 __all__ = ["BaseMultilayerPerceptron"]
 
-# Prediction runs through ``Model.predict_on_batch`` in chunks of this many rows.
-# It costs about a millisecond per call, where ``Model.predict`` pays tens of
-# milliseconds of set-up, and 4096-row chunks are as fast as the best batch size
-# for 10,000 rows (benchmarks/bench_compare.py). Sparse inputs are made dense
-# one chunk at a time.
-_PREDICT_CHUNK = 4096
-#: On JAX, which compiles once per input shape, chunks of this many rows, the
-#: last one padded; fewer rows are padded to a power of two (at least
-#: ``_JAX_MIN_ROWS``). A structure then predicts with at most 3 compiled programs.
-_JAX_CHUNK = 512
-_JAX_MIN_ROWS = 128
-#: A sparse ``X`` whose dense copy fits in this many bytes is made dense once and
-#: trained like a dense array (the compiled fast paths); a larger one is made
-#: dense one minibatch at a time.
-SPARSE_DENSE_BYTES = 64 * 2**20
-
-
-def _jax_rows(n_samples: int) -> int:
-    """Rows of each compiled prediction call on JAX for an input of ``n_samples`` rows."""
-    return padded_rows(n_samples, _JAX_CHUNK, _JAX_MIN_ROWS)
-
-
 _MAX_SEED = np.iinfo(np.int32).max
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -112,38 +89,6 @@ _LOSS_CLASSES = {
     "mean_squared_error": keras.losses.MeanSquaredError,
     "poisson": keras.losses.Poisson,
 }
-
-
-def _steps_per_execution() -> int:
-    """Minibatches per compiled call of ``Model.fit``: 32 on TensorFlow, else 1.
-
-    On TensorFlow this runs 32 training steps in one graph call instead of 32
-    Python round trips; the updates are the same (benchmarks/bench_compare.py
-    measures the gain). JAX gets its own fused epoch (skmlp._training.fused), where
-    Keras' multi-step execution is a Python loop that gains nothing.
-    """
-    return 32 if keras.backend.backend() == "tensorflow" else 1
-
-
-@contextmanager
-def _keras_seed(seed: int, tensorflow: bool = True):
-    """Seed Python, NumPy and the Keras backend; restore Python's and NumPy's state after.
-
-    ``keras.utils.set_random_seed`` is the one call that seeds every backend
-    (TensorFlow, JAX, PyTorch). It also reseeds the global ``random`` and
-    ``numpy.random`` generators, which belong to the user: their states are put
-    back when the block ends. ``tensorflow=False`` leaves TensorFlow's global
-    seed alone (see :func:`skmlp._backend.set_random_seed`).
-    """
-    py_state = random.getstate()
-    np_state = np.random.get_state()  # noqa: NPY002 (the user's global state)
-    # keras.utils.set_random_seed, no TF import
-    set_random_seed(int(seed) % _MAX_SEED, tensorflow=tensorflow)
-    try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)  # noqa: NPY002
 
 
 @contextmanager
@@ -176,44 +121,6 @@ def _warn_convergence(message: str) -> None:
         module=_SKLEARN_MLP_MODULE,
         registry=_warning_registry,
     )
-
-
-def _dense_bytes(X) -> int:
-    """Bytes of ``X`` made dense."""
-    return int(X.shape[0]) * int(X.shape[1]) * np.dtype(X.dtype).itemsize
-
-
-class _SparseBatches(keras.utils.PyDataset):
-    """Minibatches of a sparse matrix, each made dense only when Keras asks for it.
-
-    The row order of every epoch is drawn from ``rng``, the fit's own generator,
-    never from NumPy's global one (which any thread may draw from).
-    """
-
-    def __init__(self, X, y, sample_weight, batch_size, *, shuffle, rng):
-        super().__init__()
-        self.X, self.y, self.sample_weight = X, y, sample_weight
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self._rng = rng
-        self._order = self._new_order()
-
-    def _new_order(self):
-        n = self.X.shape[0]
-        return self._rng.permutation(n) if self.shuffle else np.arange(n)
-
-    def __len__(self):
-        return -(-self.X.shape[0] // self.batch_size)
-
-    def __getitem__(self, index):
-        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        batch = (self.X[rows].toarray(), self.y[rows])
-        if self.sample_weight is not None:
-            batch += (self.sample_weight[rows],)
-        return batch
-
-    def on_epoch_end(self):
-        self._order = self._new_order()
 
 
 def _unpack_keras_model(model_bytes):
@@ -538,7 +445,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
             loss=loss,
             loss_weights=None if loss_weight == 1 else float(loss_weight),
             metrics=list(metrics) or None,
-            steps_per_execution=_steps_per_execution(),
+            steps_per_execution=steps_per_execution(),
         )
         return model
 
@@ -558,7 +465,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
         divisor = n_samples if self.solver == "lbfgs" else self._batch_size(int(n_samples))
         self._l2 = 0.5 * float(self.alpha) / max(float(divisor), 1.0)
         self._build_seed = seed
-        with _keras_seed(seed):
+        with keras_seed(seed):
             self.model_ = self._build_keras_model()
         self._initialize_callbacks()
 
@@ -645,7 +552,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         """
-        if keras.backend.backend() != "jax" or self.solver == "lbfgs":
+        if not compiles_ahead() or self.solver == "lbfgs":
             return
         ahead = clone(self)
         ahead._compile_only = True
@@ -654,11 +561,10 @@ class BaseMultilayerPerceptron(BaseWrapper):
             ahead.fit(X, y)
         # and the predictions: scoring, and the validation score of each epoch
         n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
-        rows = {_jax_rows(n_samples)}
-        if self.early_stopping or self.monitor_validation:
-            rows.add(_jax_rows(math.ceil(self.validation_fraction * n_samples)))
-        for n in sorted(rows):
-            compile_forward_later(ahead.model_, n)
+        validating = self.early_stopping or self.monitor_validation
+        compile_prediction_ahead(
+            ahead.model_, n_samples, self.validation_fraction if validating else None
+        )
 
     def _init_state(self):
         self.history_ = {"loss": []}
@@ -726,67 +632,25 @@ class BaseMultilayerPerceptron(BaseWrapper):
         # one batch holding every sample: shuffling would change only the order
         # of a sum, so leave it out (fit and partial_fit then compute alike)
         shuffle = bool(self.shuffle) and batch_size < n_samples
-        epoch_seed = (seed + self.t_) % _MAX_SEED
-        callbacks = [monitor, *self._fit_callbacks]
-        if sp.issparse(X) and _dense_bytes(X) <= SPARSE_DENSE_BYTES:
-            X = X.toarray()
-            if validation is not None and sp.issparse(validation[0]):
-                validation = (validation[0].toarray(), *validation[1:])
-        # partial_fit on TensorFlow trains without fit, shuffling with NumPy: no
-        # TensorFlow seed to set, and setting it would clear TensorFlow's kernel cache
-        quick = not sp.issparse(X) and quick_epoch(self.model_, incremental)
-        # the row orders of the fused JAX epoch, sparse data and TensorFlow's
-        # partial_fit come from this generator, seeded for the fit, never from
-        # NumPy's global one, which other threads (Dask's workers) draw from.
-        # (Model.fit shuffles in tf.data on TensorFlow, seeded by _keras_seed; on
-        # other backends Keras' own Model.fit, used only for data the fused epoch
-        # cannot hold, draws from NumPy's global generator.)
-        rng = np.random.RandomState(epoch_seed)
-        fit_args = dict(
+        # minibatch slots as wide as the batch size asked for, so that a
+        # call with fewer rows than that runs the same program
+        width = 200 if self.batch_size == "auto" else int(self.batch_size)
+        train_epochs(
+            self.model_,
+            X,
+            Y,
             sample_weight=sample_weight,
             batch_size=batch_size,
+            slot_rows=width,
             epochs=epochs,
             shuffle=shuffle,
-            validation_data=None if validation is None else validation[:2],
-            verbose=0,
-            callbacks=callbacks,
+            validation=validation,
+            callbacks=[monitor, *self._fit_callbacks],
+            incremental=incremental,
+            seed=(seed + self.t_) % _MAX_SEED,
+            fused=self._fused_epochs,
+            compile_only=self._compile_only,
         )
-        with _keras_seed(epoch_seed, tensorflow=not quick):
-            if self._fused_epochs and not sp.issparse(X) and can_fuse(self.model_, X):
-                # minibatch slots as wide as the batch size asked for, so that a
-                # call with fewer rows than that runs the same program
-                width = 200 if self.batch_size == "auto" else int(self.batch_size)
-                fused_fit(
-                    self.model_,
-                    X,
-                    Y,
-                    compile_only=self._compile_only,
-                    slot_rows=width,
-                    rng=rng,
-                    **fit_args,
-                )
-            elif self._compile_only:
-                pass
-            elif sp.issparse(X):
-                data = _SparseBatches(X, Y, sample_weight, batch_size, shuffle=shuffle, rng=rng)
-                val = None
-                if validation is not None:
-                    val = _SparseBatches(
-                        validation[0], validation[1], None, batch_size, shuffle=False, rng=rng
-                    )
-                # shuffle=False: the rows are shuffled by ``rng`` above; Keras would
-                # also shuffle the order of the minibatches, with Python's global
-                # ``random``, unseeded for the fit
-                self.model_.fit(
-                    data,
-                    epochs=epochs,
-                    validation_data=val,
-                    shuffle=False,
-                    verbose=0,
-                    callbacks=callbacks,
-                )
-            else:
-                fit_model(self.model_, X, Y, incremental=incremental, rng=rng, **fit_args)
         if not incremental and not monitor.stopped and self.n_iter_ == self.max_iter:
             _warn_convergence(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
@@ -811,7 +675,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
             n_samples = total
         if first_pass:
             self._build(n_samples, seed)
-        with _keras_seed(seed):
+        with keras_seed(seed):
             name, loss_weight, _ = self._compile_loss()
             result = fit_lbfgs(
                 self.model_,
@@ -871,26 +735,8 @@ class BaseMultilayerPerceptron(BaseWrapper):
 
     # ------------------------------------------------------------ prediction
     def _forward(self, X):
-        """Outputs of the network for float32 ``X`` (dense or CSR), chunk by chunk."""
-        # JAX compiles once per input shape: pad each chunk to one of a few sizes
-        # (_JAX_CHUNK, smaller powers of two for smaller inputs), so that inputs
-        # of any size reuse few compiled functions. Rows are independent at
-        # inference (batch norm uses its moving statistics), so padding changes
-        # no output. TensorFlow relaxes its traced shapes itself.
-        jax = keras.backend.backend() == "jax"
-        step = _JAX_CHUNK if jax else _PREDICT_CHUNK
-        size = _jax_rows(X.shape[0])
-        out = []
-        with predicting(self.model_) as predict_on_batch:  # compiled once per structure
-            for start in range(0, X.shape[0], step):
-                chunk = X[start : start + step]
-                if sp.issparse(chunk):
-                    chunk = chunk.toarray()
-                n = chunk.shape[0]
-                if jax and n < size:
-                    chunk = np.concatenate([chunk, np.zeros((size - n, X.shape[1]), chunk.dtype)])
-                out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n])
-        return np.concatenate(out) if len(out) > 1 else out[0]
+        """Outputs of the network for ``X`` (dense or CSR, the network's dtype)."""
+        return forward(self.model_, X)
 
     def _predict_outputs(self, X):
         """Validated ``X`` through the network; returns (outputs, input dtype)."""

@@ -26,7 +26,6 @@ from ._base import (
     SHARED_ATTRIBUTES_DOC,
     SHARED_PARAMS_DOC,
     BaseMultilayerPerceptron,
-    _steps_per_execution,  # noqa: F401 (the benchmarks import it from here)
 )
 
 __all__ = ["MLPClassifier"]

@@ -108,7 +108,7 @@ def main():
     import numpy as np
     from sklearn.datasets import load_digits
 
-    import skmlp._base as core
+    import skmlp._training.epochs as core  # where train_epochs calls fused_fit
     from skmlp import MLPClassifier
 
     assert keras.backend.backend() == "jax", keras.backend.backend()

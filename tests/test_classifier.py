@@ -364,9 +364,9 @@ def test_sparse_fit_ignores_other_threads_random_draws(small_data, generator, mo
     # dense one at a time: their order too is the fit's own
     import scipy.sparse as sp
 
-    import skmlp._base
+    import skmlp._training.sparse
 
-    monkeypatch.setattr(skmlp._base, "SPARSE_DENSE_BYTES", 0)
+    monkeypatch.setattr(skmlp._training.sparse, "SPARSE_DENSE_BYTES", 0)
     X, y = small_data
     Xs = sp.csr_matrix(np.where(X > 0, X, 0))
 
@@ -725,10 +725,10 @@ def _densified_rows(monkeypatch):
 def test_sparse_input_is_densified_per_batch(fmt, small_data, monkeypatch):
     import scipy.sparse as sp
 
-    import skmlp._base
+    import skmlp._training.sparse
 
     # as for a matrix whose dense copy would not fit the budget
-    monkeypatch.setattr(skmlp._base, "SPARSE_DENSE_BYTES", 0)
+    monkeypatch.setattr(skmlp._training.sparse, "SPARSE_DENSE_BYTES", 0)
     X, y = small_data
     X = np.where(np.abs(X) > 1.0, X, 0.0).astype(np.float32)
     Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)

@@ -248,10 +248,10 @@ def test_sparse_training_equals_dense_training(reg_data, densify, monkeypatch):
     # shuffled the sparse path's minibatches with Python's global random)
     import scipy.sparse as sp
 
-    import skmlp._base
+    import skmlp._training.sparse
 
     if not densify:
-        monkeypatch.setattr(skmlp._base, "SPARSE_DENSE_BYTES", 0)
+        monkeypatch.setattr(skmlp._training.sparse, "SPARSE_DENSE_BYTES", 0)
     X, Y = reg_data
     X = np.where(X > 0, X, 0).astype(np.float32)
     with warnings.catch_warnings():

@@ -12,7 +12,18 @@ import numpy as np
 
 from .reuse import training_model
 
-__all__ = ["fit_model", "quick_epoch"]
+__all__ = ["fit_model", "quick_epoch", "steps_per_execution"]
+
+
+def steps_per_execution() -> int:
+    """Minibatches per compiled call of ``Model.fit``: 32 on TensorFlow, else 1.
+
+    On TensorFlow this runs 32 training steps in one graph call instead of 32
+    Python round trips; the updates are the same (benchmarks/bench_compare.py
+    measures the gain). JAX gets its own fused epoch (:mod:`skmlp._training.fused`),
+    where Keras' multi-step execution is a Python loop that gains nothing.
+    """
+    return 32 if keras.backend.backend() == "tensorflow" else 1
 
 
 def _one_epoch(model, X, y, sample_weight, batch_size, shuffle, rng, callbacks=()):

@@ -291,9 +291,9 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "predictions-depend-on-row-order",
-        "skmlp/_base.py",
-        "                out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n])",
-        "                out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n][::-1])",
+        "skmlp/_training/predict.py",
+        "            out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n])",
+        "            out.append(keras.ops.convert_to_numpy(predict_on_batch(chunk))[:n][::-1])",
         (
             "tests/test_common.py::test_sklearn_compatible[MLPRegressor(batch_size=16,"
             "hidden_layer_sizes=(16,),learning_rate_init=0.01,max_iter=60,random_state=0)"
@@ -302,11 +302,10 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "sparse-rows-misaligned-when-densified",
-        "skmlp/_base.py",
-        "        if sp.issparse(X) and _dense_bytes(X) <= SPARSE_DENSE_BYTES:\n"
-        "            X = X.toarray()",
-        "        if sp.issparse(X) and _dense_bytes(X) <= SPARSE_DENSE_BYTES:\n"
-        "            X = X.toarray()[::-1]",
+        "skmlp/_training/sparse.py",
+        "    if sp.issparse(X) and dense_bytes(X) <= SPARSE_DENSE_BYTES:\n        X = X.toarray()",
+        "    if sp.issparse(X) and dense_bytes(X) <= SPARSE_DENSE_BYTES:\n"
+        "        X = X.toarray()[::-1]",
         (REG + "test_sparse_input", REG + "test_sparse_training_equals_dense_training"),
     ),
     Mutation(
@@ -327,9 +326,9 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "sparse-minibatches-reshuffled-by-keras",
-        "skmlp/_base.py",
-        "                    validation_data=val,\n                    shuffle=False,\n",
-        "                    validation_data=val,\n",
+        "skmlp/_training/sparse.py",
+        "validation_data=val, shuffle=False, verbose=0",
+        "validation_data=val, verbose=0",
         (
             CLF + "test_sparse_fit_ignores_other_threads_random_draws",
             REG + "test_sparse_training_equals_dense_training",
