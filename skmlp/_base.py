@@ -33,7 +33,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -42,15 +41,17 @@ from ._backend import computes_float64, keras_seed, tensorflow_hidden
 from ._model import (
     ACTIVATIONS,
     build_mlp,
+    check_hidden_layer_sizes,
     check_param_budget,
     decay_kernels_only,
     mlp_param_count,
 )
 from ._schedules import EPOCH_SCHEDULES, SCHEDULES, LearningRateSchedule
-from ._stopping import ConvergenceMonitor, all_finite
+from ._stopping import ConvergenceMonitor, all_finite, split_validation
 from ._training.engine import steps_per_execution
 from ._training.epochs import train_epochs
 from ._training.fused import compiles_ahead
+from ._training.lbfgs import check_lbfgs_params, lbfgs_problem, train_lbfgs
 from ._training.predict import compile_prediction_ahead, forward
 
 
@@ -68,7 +69,7 @@ def _import_base_wrapper():
 
 
 BaseWrapper = _import_base_wrapper()
-from scikeras import _saving_utils  # noqa: E402  (imported by the line above)
+from . import _keras_pickle  # noqa: E402, F401  (pickles Keras models; after scikeras)
 
 __all__ = ["BaseMultilayerPerceptron"]
 
@@ -123,31 +124,43 @@ def _warn_convergence(message: str) -> None:
     )
 
 
-def _unpack_keras_model(model_bytes):
-    """scikeras' unpickling of a Keras model, without importing TensorFlow on JAX."""
-    with tensorflow_hidden():
-        return _saving_utils.unpack_keras_model(model_bytes)
-
-
-def _pack_keras_model(model):
-    """scikeras' ``keras.Model.__reduce__``, without importing TensorFlow on JAX.
-
-    scikeras pickles Keras models through Keras' saving code, which imports
-    TensorFlow whatever the backend (seconds, and CUDA lines on stderr).
-    """
-    with tensorflow_hidden():
-        _, args = _saving_utils.pack_keras_model(model)
-    return _unpack_keras_model, args
-
-
-def _deepcopy_keras_model(model, memo):
-    """scikeras' ``keras.Model.__deepcopy__``, without importing TensorFlow on JAX."""
-    with tensorflow_hidden():
-        return _saving_utils.deepcopy_model(model, memo)
-
-
-keras.Model.__reduce__ = _pack_keras_model
-keras.Model.__deepcopy__ = _deepcopy_keras_model
+#: The constraints of the parameters both estimators share (scikit-learn's
+#: ``_parameter_constraints``); the subclasses add their own.
+PARAMETER_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [StrOptions(set(SCHEDULES))],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "power_t": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterovs_momentum": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "n_iter_no_change": [
+        Interval(Integral, 1, None, closed="left"),
+        Options(Real, {np.inf}),
+    ],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
+    "batch_norm": ["boolean"],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "input_dropout": [Interval(Real, 0, 1, closed="left")],
+    "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "kernel_initializer": [str],
+    "monitor_validation": ["boolean"],
+}
 
 
 class BaseMultilayerPerceptron(BaseWrapper):
@@ -158,41 +171,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
     ``_output``, ``_compile_loss``, ``_score_outputs`` and prediction.
     """
 
-    _parameter_constraints: ClassVar[dict] = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions(set(SCHEDULES))],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "batch_norm": ["boolean"],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "kernel_initializer": [str],
-        "monitor_validation": ["boolean"],
-    }
+    _parameter_constraints: ClassVar[dict] = PARAMETER_CONSTRAINTS
 
     # scikeras reads these during model building; skmlp builds through
     # ``_keras_build_fn`` and seeds through Keras itself, so they stay fixed.
@@ -307,20 +286,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
     def _check_params(self):
         """Validate every hyperparameter; raise before any data is touched."""
         self._validate_params()
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, Integral) and not isinstance(sizes, bool):
-            sizes = [sizes]
-        try:
-            sizes = list(sizes)
-        except TypeError:
-            raise TypeError(
-                f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}."
-            ) from None
-        for w in sizes:
-            if isinstance(w, bool) or not isinstance(w, Integral):
-                raise TypeError(f"hidden_layer_sizes must contain ints, got {sizes!r}.")
-        if any(w <= 0 for w in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         if self.kernel_initializer != "auto":
             try:
                 keras.initializers.get(self.kernel_initializer)
@@ -330,17 +296,8 @@ class BaseMultilayerPerceptron(BaseWrapper):
                     f"such as 'he_normal', got {self.kernel_initializer!r}."
                 ) from None
         if self.solver == "lbfgs":
-            from ._training.lbfgs import check_lbfgs_compatible
-
-            check_lbfgs_compatible(dropout=float(self.dropout))
-            for name, off in (("input_dropout", 0.0), ("max_norm", None), ("weight_decay", 0.0)):
-                if getattr(self, name) != off:
-                    raise ValueError(
-                        f"solver='lbfgs' cannot train with {name}={getattr(self, name)!r}: it "
-                        "belongs to the stochastic solvers' updates. Use solver='adam' or "
-                        f"'sgd', or {name}={off!r}."
-                    )
-        self._hidden = tuple(int(w) for w in sizes)
+            check_lbfgs_params(self.get_params(deep=False))
+        self._hidden = sizes
 
     def _validate_X(self, X, y=None, *, reset, **kwargs):
         """Validate ``X`` (and ``y``) with scikit-learn's ``validate_data``.
@@ -576,31 +533,15 @@ class BaseMultilayerPerceptron(BaseWrapper):
         self.best_validation_score_ = None
         self.best_loss_ = None if self.early_stopping else np.inf
 
-    def _split_validation(self, X, Y, sample_weight, seed):
-        stratify = self._stratify(Y)
-        arrays = [X, Y] + ([sample_weight] if sample_weight is not None else [])
-        parts = train_test_split(
-            *arrays,
-            test_size=self.validation_fraction,
-            random_state=np.random.RandomState(seed),
-            stratify=stratify,
-        )
-        X_tr, X_val, Y_tr, Y_val = parts[:4]
-        sw_tr, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
-        if X_val.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' or the "
-                "size of your dataset."
-            )
-        return X_tr, Y_tr, sw_tr, (X_val, Y_val, sw_val)
-
     def _fit_stochastic(self, X, Y, sample_weight, seed, first_pass, incremental):
         use_validation = not incremental and (
             bool(self.early_stopping) or bool(self.monitor_validation)
         )
         validation = None
         if use_validation:
-            X, Y, sample_weight, validation = self._split_validation(X, Y, sample_weight, seed)
+            X, Y, sample_weight, validation = split_validation(
+                X, Y, sample_weight, self.validation_fraction, self._stratify(Y), seed
+            )
             if self.best_validation_score_ is None:
                 self.best_validation_score_ = -np.inf
         if self.best_loss_ is None and not self.early_stopping:
@@ -658,39 +599,23 @@ class BaseMultilayerPerceptron(BaseWrapper):
             )
 
     def _fit_lbfgs(self, X, Y, sample_weight, seed, first_pass):
-        from sklearn.utils.optimize import _check_optimize_result
-
-        from ._training.lbfgs import fit_lbfgs
-
-        if sp.issparse(X):
-            # full-batch: the objective holds every row at once
-            X = X.toarray()
-        n_samples = X.shape[0]
-        if sample_weight is not None:
-            # scikit-learn's objective: the loss averaged with the weights and the
-            # penalty divided by their sum, so that a weight of k is k repetitions.
-            # Keras divides the weighted sum by the row count: rescale to mean 1.
-            total = float(np.sum(sample_weight, dtype=np.float64))
-            sample_weight = (sample_weight * (n_samples / total)).astype(sample_weight.dtype)
-            n_samples = total
+        X, sample_weight, n_samples = lbfgs_problem(X, sample_weight)
         if first_pass:
             self._build(n_samples, seed)
-        with keras_seed(seed):
-            name, loss_weight, _ = self._compile_loss()
-            result = fit_lbfgs(
-                self.model_,
-                X,
-                Y,
-                sample_weight=sample_weight,
-                loss=_LOSS_CLASSES[name](dtype=np.dtype(self._compute_dtype()).name),
-                loss_weight=loss_weight,
-                max_iter=self.max_iter,
-                max_fun=self.max_fun,
-                tol=self.tol,
-                verbose=self.verbose,
-            )
-        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
-        self.loss_ = float(result.fun)
+        name, loss_weight, _ = self._compile_loss()
+        self.n_iter_, self.loss_ = train_lbfgs(
+            self.model_,
+            X,
+            Y,
+            sample_weight=sample_weight,
+            loss=_LOSS_CLASSES[name](dtype=np.dtype(self._compute_dtype()).name),
+            loss_weight=loss_weight,
+            seed=seed,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
         self.history_["loss"].append(self.loss_)
         self.best_loss_ = self.loss_
 

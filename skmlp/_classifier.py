@@ -22,11 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
-from ._base import (
-    SHARED_ATTRIBUTES_DOC,
-    SHARED_PARAMS_DOC,
-    BaseMultilayerPerceptron,
-)
+from ._base import SHARED_ATTRIBUTES_DOC, SHARED_PARAMS_DOC, BaseMultilayerPerceptron
 
 __all__ = ["MLPClassifier"]
 

@@ -13,6 +13,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
+from numbers import Integral
 
 import keras
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = [
     "ACTIVATIONS",
     "OUTPUT_ACTIVATIONS",
     "build_mlp",
+    "check_hidden_layer_sizes",
     "check_param_budget",
     "decay_kernels_only",
     "mlp_param_count",
@@ -175,6 +177,34 @@ def _layer_seeds(seed: int | None, n: int) -> list:
     if seed is None:
         return [None] * n
     return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(n) % 2**31]
+
+
+def check_hidden_layer_sizes(sizes) -> tuple:
+    """``hidden_layer_sizes`` as a tuple of positive ints; raise on anything else.
+
+    Parameters
+    ----------
+    sizes : int or sequence of int
+        The estimator's ``hidden_layer_sizes``.
+
+    Returns
+    -------
+    tuple of int
+    """
+    if isinstance(sizes, Integral) and not isinstance(sizes, bool):
+        sizes = [sizes]
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError(
+            f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}."
+        ) from None
+    for w in sizes:
+        if isinstance(w, bool) or not isinstance(w, Integral):
+            raise TypeError(f"hidden_layer_sizes must contain ints, got {sizes!r}.")
+    if any(w <= 0 for w in sizes):
+        raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+    return tuple(int(w) for w in sizes)
 
 
 def mlp_param_count(

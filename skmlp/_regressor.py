@@ -18,11 +18,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
-from ._base import (
-    SHARED_ATTRIBUTES_DOC,
-    SHARED_PARAMS_DOC,
-    BaseMultilayerPerceptron,
-)
+from ._base import SHARED_ATTRIBUTES_DOC, SHARED_PARAMS_DOC, BaseMultilayerPerceptron
 
 __all__ = ["MLPRegressor"]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 __all__ = ["ConvergenceMonitor", "update_no_improvement_count"]
 
@@ -140,3 +141,26 @@ class ConvergenceMonitor(keras.callbacks.Callback):
 def all_finite(arrays) -> bool:
     """Whether every array in ``arrays`` is finite."""
     return all(np.isfinite(a).all() for a in arrays)
+
+
+def split_validation(X, Y, sample_weight, fraction: float, stratify, seed: int):
+    """Hold out ``fraction`` of the rows for validation, stratified by ``stratify``.
+
+    Returns ``X_train, Y_train, sample_weight_train, (X_val, Y_val,
+    sample_weight_val)``, as scikit-learn's MLP splits for early stopping.
+    """
+    arrays = [X, Y] + ([sample_weight] if sample_weight is not None else [])
+    parts = train_test_split(
+        *arrays,
+        test_size=fraction,
+        random_state=np.random.RandomState(seed),
+        stratify=stratify,
+    )
+    X_tr, X_val, Y_tr, Y_val = parts[:4]
+    sw_tr, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or the "
+            "size of your dataset."
+        )
+    return X_tr, Y_tr, sw_tr, (X_val, Y_val, sw_val)

@@ -34,8 +34,18 @@ from __future__ import annotations
 import keras
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 
-__all__ = ["check_lbfgs_compatible", "fit_lbfgs", "lbfgs_objective"]
+from .._backend import keras_seed
+
+__all__ = [
+    "check_lbfgs_compatible",
+    "check_lbfgs_params",
+    "fit_lbfgs",
+    "lbfgs_objective",
+    "lbfgs_problem",
+    "train_lbfgs",
+]
 
 # Layers whose training-mode output is random: L-BFGS needs a deterministic objective.
 _STOCHASTIC_LAYERS = (
@@ -376,3 +386,80 @@ def fit_lbfgs(
     _assign_flat(model, result.x)
     _refresh_batch_norm(model, X)
     return result
+
+
+#: Estimator parameters that belong to the stochastic solvers' updates, and the
+#: value that turns each off: ``solver="lbfgs"`` refuses any other.
+_STOCHASTIC_ONLY = (("input_dropout", 0.0), ("max_norm", None), ("weight_decay", 0.0))
+
+
+def check_lbfgs_params(params: dict) -> None:
+    """Refuse estimator parameters that ``solver="lbfgs"`` cannot train with.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters (``get_params(deep=False)``).
+
+    Raises
+    ------
+    ValueError
+        If dropout, input dropout, max-norm or weight decay is on.
+    """
+    check_lbfgs_compatible(dropout=float(params["dropout"]))
+    for name, off in _STOCHASTIC_ONLY:
+        if params[name] != off:
+            raise ValueError(
+                f"solver='lbfgs' cannot train with {name}={params[name]!r}: it "
+                "belongs to the stochastic solvers' updates. Use solver='adam' or "
+                f"'sgd', or {name}={off!r}."
+            )
+
+
+def lbfgs_problem(X, sample_weight):
+    """The full-batch problem: dense ``X``, weights of mean 1, and the sample count.
+
+    scikit-learn's objective averages the loss with the weights and divides the
+    penalty by their sum, so that a weight of k is k repetitions. Keras divides
+    the weighted sum by the row count: the weights are rescaled to mean 1 and
+    the count (which divides the L2 penalty) is their sum.
+
+    Returns
+    -------
+    X : ndarray
+    sample_weight : ndarray or None
+    n_samples : int or float
+    """
+    if sp.issparse(X):
+        # full-batch: the objective holds every row at once
+        X = X.toarray()
+    n_samples = X.shape[0]
+    if sample_weight is not None:
+        total = float(np.sum(sample_weight, dtype=np.float64))
+        sample_weight = (sample_weight * (n_samples / total)).astype(sample_weight.dtype)
+        n_samples = total
+    return X, sample_weight, n_samples
+
+
+def train_lbfgs(model, X, Y, *, sample_weight, loss, loss_weight, seed, max_iter, max_fun, tol,
+                verbose):  # fmt: skip
+    """:func:`fit_lbfgs` under the fit's seed; returns ``(n_iter, final loss)``.
+
+    Warns as scikit-learn does when the optimizer stops without converging.
+    """
+    from sklearn.utils.optimize import _check_optimize_result
+
+    with keras_seed(seed):
+        result = fit_lbfgs(
+            model,
+            X,
+            Y,
+            sample_weight=sample_weight,
+            loss=loss,
+            loss_weight=loss_weight,
+            max_iter=max_iter,
+            max_fun=max_fun,
+            tol=tol,
+            verbose=verbose,
+        )
+    return _check_optimize_result("lbfgs", result, max_iter), float(result.fun)
