@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
@@ -39,19 +40,21 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._backend import computes_float64, keras_seed, tensorflow_hidden
 from ._model import (
-    ACTIVATIONS,
+    NETWORK_CONSTRAINTS,
+    NETWORK_PARAMS_DOC,
     build_mlp,
     check_hidden_layer_sizes,
     check_param_budget,
     decay_kernels_only,
     mlp_param_count,
 )
+from ._optimizers import SOLVERS, STOCHASTIC_SOLVERS, make_optimizer
 from ._schedules import EPOCH_SCHEDULES, SCHEDULES, LearningRateSchedule
 from ._stopping import ConvergenceMonitor, all_finite, split_validation
 from ._training.engine import steps_per_execution
 from ._training.epochs import train_epochs
 from ._training.fused import compiles_ahead
-from ._training.lbfgs import check_lbfgs_params, lbfgs_problem, train_lbfgs
+from ._training.lbfgs import check_lbfgs_params, lbfgs_problem, loss_object, train_lbfgs
 from ._training.predict import compile_prediction_ahead, forward
 
 
@@ -74,22 +77,12 @@ from . import _keras_pickle  # noqa: E402, F401  (pickles Keras models; after sc
 __all__ = ["BaseMultilayerPerceptron"]
 
 _MAX_SEED = np.iinfo(np.int32).max
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 # scikit-learn's MLP warns from this module; skmlp's ConvergenceWarning names it
 # too, so that warning filters written for scikit-learn's MLP (for example
 # ``filterwarnings("ignore", module="sklearn")``) apply to skmlp's as well.
 _SKLEARN_MLP_MODULE = "sklearn.neural_network._multilayer_perceptron"
 _warning_registry: dict = {}
-
-
-# the Keras loss classes behind the loss names the estimators compile with
-_LOSS_CLASSES = {
-    "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
-    "binary_crossentropy": keras.losses.BinaryCrossentropy,
-    "mean_squared_error": keras.losses.MeanSquaredError,
-    "poisson": keras.losses.Poisson,
-}
 
 
 @contextmanager
@@ -128,8 +121,7 @@ def _warn_convergence(message: str) -> None:
 #: ``_parameter_constraints``); the subclasses add their own.
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions(set(ACTIVATIONS))],
-    "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+    "solver": [StrOptions(set(SOLVERS))],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     "learning_rate": [StrOptions(set(SCHEDULES))],
@@ -153,22 +145,21 @@ PARAMETER_CONSTRAINTS = {
         Options(Real, {np.inf}),
     ],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
-    "batch_norm": ["boolean"],
-    "dropout": [Interval(Real, 0, 1, closed="left")],
-    "input_dropout": [Interval(Real, 0, 1, closed="left")],
-    "max_norm": [Interval(Real, 0, None, closed="neither"), None],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "kernel_initializer": [str],
     "monitor_validation": ["boolean"],
+    **NETWORK_CONSTRAINTS,
 }
 
 
-class BaseMultilayerPerceptron(BaseWrapper):
+class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
     """Base class of skmlp's MLP estimators; use the subclasses.
 
     Holds the parameters both estimators share, their validation, the training
-    loop and the fitted attributes. Subclasses define ``_encode_targets``,
-    ``_output``, ``_compile_loss``, ``_score_outputs`` and prediction.
+    loop and the fitted attributes. A subclass defines ``__init__`` (its
+    signature lists every parameter; the body calls :meth:`_store_params`), the
+    abstract hooks below (Python refuses to instantiate a subclass that lacks
+    one), ``partial_fit``, ``predict`` and ``score``, and sets ``_score_name``,
+    ``_history_metrics`` and, when it stores more fitted state, ``_STATE_KEYS``.
     """
 
     _parameter_constraints: ClassVar[dict] = PARAMETER_CONSTRAINTS
@@ -198,70 +189,36 @@ class BaseMultilayerPerceptron(BaseWrapper):
     set_params = BaseEstimator.set_params
     __repr__ = BaseEstimator.__repr__
 
-    def __init__(
-        self,
-        hidden_layer_sizes,
-        activation,
-        *,
-        solver,
-        alpha,
-        batch_size,
-        learning_rate,
-        learning_rate_init,
-        power_t,
-        max_iter,
-        shuffle,
-        random_state,
-        tol,
-        verbose,
-        warm_start,
-        momentum,
-        nesterovs_momentum,
-        early_stopping,
-        validation_fraction,
-        beta_1,
-        beta_2,
-        epsilon,
-        n_iter_no_change,
-        max_fun,
-        batch_norm,
-        dropout,
-        kernel_initializer,
-        monitor_validation,
-        input_dropout,
-        max_norm,
-        weight_decay,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.batch_norm = batch_norm
-        self.dropout = dropout
-        self.kernel_initializer = kernel_initializer
-        self.monitor_validation = monitor_validation
-        self.input_dropout = input_dropout
-        self.max_norm = max_norm
-        self.weight_decay = weight_decay
+    def _store_params(self, arguments: dict) -> None:
+        """Store the subclass constructor's ``arguments`` (its ``locals()``) as attributes.
+
+        scikit-learn's rule: ``__init__`` stores each parameter unchanged, under its
+        own name, and does nothing else; the parameters are those of the
+        subclass's signature.
+        """
+        for name in self._get_param_names():
+            setattr(self, name, arguments[name])
+
+    # ------------------------------------------------------ subclass hooks
+    @abstractmethod
+    def _encode_targets(self, X, y, *, incremental, reset, classes):
+        """Validate ``X`` and ``y``; when ``reset``, set the target's fitted attributes.
+
+        Returns ``X`` and ``y`` encoded for the network (``n_outputs_`` columns or
+        class indices); sets ``n_outputs_`` and ``out_activation_`` when ``reset``.
+        """
+
+    @abstractmethod
+    def _stratify(self, Y):
+        """The labels to stratify the validation split by, or ``None``."""
+
+    @abstractmethod
+    def _compile_loss(self):
+        """``(Keras loss name, loss weight, Keras metric names)`` to compile with."""
+
+    @abstractmethod
+    def _score_outputs(self, out, Y, sample_weight) -> float:
+        """The score (``score``'s) of network outputs ``out`` for encoded targets ``Y``."""
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
@@ -275,7 +232,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
         return hasattr(self, "model_")
 
     def _check_solver(self) -> bool:
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(
                 f"partial_fit is only available for stochastic optimizers. {self.solver} "
                 "is not stochastic."
@@ -368,34 +325,13 @@ class BaseMultilayerPerceptron(BaseWrapper):
             meta["n_features_in_"],
             meta["n_outputs_"],
             self._hidden,
-            activation=self.activation,
-            batch_norm=bool(self.batch_norm),
-            dropout=float(self.dropout),
-            input_dropout=float(self.input_dropout),
-            max_norm=None if self.max_norm is None else float(self.max_norm),
-            kernel_initializer=self.kernel_initializer,
             l2=meta["_l2"],
             seed=self._build_seed,
             output_activation=meta["out_activation_"],
             dtype=np.dtype(self._compute_dtype()).name,
+            **{name: getattr(self, name) for name in NETWORK_CONSTRAINTS},
         )
-        if self.solver == "adam":
-            optimizer = keras.optimizers.Adam(
-                learning_rate=float(self.learning_rate_init),
-                beta_1=float(self.beta_1),
-                beta_2=float(self.beta_2),
-                epsilon=float(self.epsilon),
-                weight_decay=float(self.weight_decay) or None,
-            )
-        else:
-            # lbfgs trains without the optimizer; SGD gives the model one to
-            # continue with, should the solver change under warm_start
-            optimizer = keras.optimizers.SGD(
-                learning_rate=float(self.learning_rate_init),
-                momentum=float(self.momentum),
-                nesterov=bool(self.nesterovs_momentum) and self.momentum > 0,
-                weight_decay=float(self.weight_decay) or None,
-            )
+        optimizer = make_optimizer(self.get_params(deep=False))
         loss, loss_weight, metrics = self._compile_loss()
         model.compile(
             optimizer=optimizer,
@@ -608,7 +544,7 @@ class BaseMultilayerPerceptron(BaseWrapper):
             X,
             Y,
             sample_weight=sample_weight,
-            loss=_LOSS_CLASSES[name](dtype=np.dtype(self._compute_dtype()).name),
+            loss=loss_object(name, np.dtype(self._compute_dtype()).name),
             loss_weight=loss_weight,
             seed=seed,
             max_iter=self.max_iter,
@@ -683,13 +619,10 @@ class BaseMultilayerPerceptron(BaseWrapper):
 
 #: The parameters both estimators share, documented once and put into each
 #: estimator's docstring (``{params}`` there).
-SHARED_PARAMS_DOC = """\
+SHARED_PARAMS_DOC = (
+    """\
 hidden_layer_sizes : array-like of int, default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
-    activation : {"relu", "identity", "logistic", "tanh", "elu", "selu", "gelu", \
-"swish", "leaky_relu"}, default="relu"
-        Activation of the hidden layers: scikit-learn's four names, and some of
-        Keras'.
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"adam"`` and ``"sgd"`` train on minibatches with Keras' optimizers;
         ``"lbfgs"`` minimises the full-batch loss with scipy's L-BFGS-B, as
@@ -764,34 +697,19 @@ default="constant"
         ``np.inf`` never stops early.
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``solver="lbfgs"``.
-    batch_norm : bool, default=False
-        Add batch normalisation after every hidden layer (skmlp addition).
-    dropout : float, default=0.0
-        Dropout rate in [0, 1) after every hidden layer (skmlp addition).
-    kernel_initializer : str, default="auto"
-        ``"auto"``: the seed notebook's ``RandomNormal(0, sqrt(2 / (fan_in + 1)))``
-        for ReLU-family hidden layers, Glorot uniform otherwise. Or any Keras
-        initializer name, such as ``"he_normal"`` or ``"glorot_uniform"``.
     monitor_validation : bool, default=False
         Hold out ``validation_fraction`` of the training data and record the
         validation loss and score of every epoch (``history_``,
         ``validation_scores_``) without early stopping (skmlp addition).
-    input_dropout : float, default=0.0
-        Dropout rate in [0, 1) on the input features, before the first hidden
-        layer (skmlp addition; Srivastava et al. 2014 drop 20% of MNIST's
-        pixels). Not with ``"lbfgs"``.
-    max_norm : float or None, default=None
-        Max-norm constraint on the hidden layers' weights (skmlp addition): after
-        every update, each hidden unit's vector of incoming weights is rescaled
-        to an L2 norm of at most ``max_norm`` (Keras' ``MaxNorm``; Srivastava et
-        al. 2014 use 3-4 with dropout). The output layer is not constrained.
-        ``None`` constrains nothing. Not with ``"lbfgs"``.
     weight_decay : float, default=0.0
         Decoupled weight decay (AdamW, Loshchilov and Hutter 2019; skmlp
         addition): every update also multiplies the kernels by ``1 -
         learning_rate * weight_decay``, apart from the loss and its gradient
         (unlike ``alpha``, which Adam rescales with the gradients). Biases and
-        batch-normalisation parameters are not decayed. Not with ``"lbfgs"``."""
+        batch-normalisation parameters are not decayed. Not with ``"lbfgs"``.
+    """
+    + NETWORK_PARAMS_DOC
+)
 
 #: The fitted attributes both estimators share (``{attributes}`` in docstrings).
 SHARED_ATTRIBUTES_DOC = """\

@@ -122,39 +122,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_norm=None,
         weight_decay=0.0,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            batch_norm=batch_norm,
-            dropout=dropout,
-            kernel_initializer=kernel_initializer,
-            monitor_validation=monitor_validation,
-            input_dropout=input_dropout,
-            max_norm=max_norm,
-            weight_decay=weight_decay,
-        )
-        self.class_weight = class_weight
+        self._store_params(locals())
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):

@@ -13,13 +13,16 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from numbers import Integral
+from numbers import Integral, Real
 
 import keras
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 __all__ = [
     "ACTIVATIONS",
+    "NETWORK_CONSTRAINTS",
+    "NETWORK_PARAMS_DOC",
     "OUTPUT_ACTIVATIONS",
     "build_mlp",
     "check_hidden_layer_sizes",
@@ -42,6 +45,46 @@ ACTIVATIONS = {
     "swish": "swish",
     "leaky_relu": "leaky_relu",
 }
+
+#: The estimators' network hyperparameters: the keyword arguments of
+#: :func:`build_mlp` that the estimators pass on under the same names, with
+#: their scikit-learn parameter constraints. A new one is a keyword argument of
+#: :func:`build_mlp`, an entry here and in :data:`NETWORK_PARAMS_DOC`, and a
+#: parameter of each estimator's signature (CONTRIBUTING.md).
+NETWORK_CONSTRAINTS = {
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "batch_norm": ["boolean"],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "kernel_initializer": [str],
+    "input_dropout": [Interval(Real, 0, 1, closed="left")],
+    "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+}
+
+#: The estimators' documentation of the network hyperparameters (numpydoc, put
+#: into their docstrings after the training parameters).
+NETWORK_PARAMS_DOC = """\
+activation : {"relu", "identity", "logistic", "tanh", "elu", "selu", "gelu", \
+"swish", "leaky_relu"}, default="relu"
+        Activation of the hidden layers: scikit-learn's four names, and some of
+        Keras'.
+    batch_norm : bool, default=False
+        Add batch normalisation after every hidden layer (skmlp addition).
+    dropout : float, default=0.0
+        Dropout rate in [0, 1) after every hidden layer (skmlp addition).
+    kernel_initializer : str, default="auto"
+        ``"auto"``: the seed notebook's ``RandomNormal(0, sqrt(2 / (fan_in + 1)))``
+        for ReLU-family hidden layers, Glorot uniform otherwise. Or any Keras
+        initializer name, such as ``"he_normal"`` or ``"glorot_uniform"``.
+    input_dropout : float, default=0.0
+        Dropout rate in [0, 1) on the input features, before the first hidden
+        layer (skmlp addition; Srivastava et al. 2014 drop 20% of MNIST's
+        pixels). Not with ``"lbfgs"``.
+    max_norm : float or None, default=None
+        Max-norm constraint on the hidden layers' weights (skmlp addition): after
+        every update, each hidden unit's vector of incoming weights is rescaled
+        to an L2 norm of at most ``max_norm`` (Keras' ``MaxNorm``; Srivastava et
+        al. 2014 use 3-4 with dropout). The output layer is not constrained.
+        ``None`` constrains nothing. Not with ``"lbfgs"``."""
 
 #: Output activations of the estimators' networks (scikit-learn's ``out_activation_``
 #: names) and the Keras activation of each.
@@ -280,6 +323,34 @@ def check_param_budget(n_params: int) -> None:
         )
 
 
+def _check_build_args(n_features, n_classes, hidden_layer_sizes, activation, output_activation,
+                      dropout, input_dropout, max_norm) -> list:  # fmt: skip
+    """Check :func:`build_mlp`'s arguments; return the hidden widths as ints."""
+    if int(n_features) < 1:
+        raise ValueError(f"n_features must be >= 1, got {n_features}.")
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        raise ValueError(
+            f"Unknown output_activation {output_activation!r}; choose one of "
+            f"{sorted(OUTPUT_ACTIVATIONS)}."
+        )
+    if int(n_classes) < (2 if output_activation == "softmax" else 1):
+        raise ValueError(
+            f"n_classes must be >= {2 if output_activation == 'softmax' else 1} for a "
+            f"{output_activation} output, got {n_classes}."
+        )
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}.")
+    for label, rate in (("dropout", dropout), ("input_dropout", input_dropout)):
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"{label} must be in [0, 1), got {rate}.")
+    if max_norm is not None and not float(max_norm) > 0:
+        raise ValueError(f"max_norm must be > 0 or None, got {max_norm}.")
+    widths = [int(w) for w in hidden_layer_sizes]
+    if any(w < 1 for w in widths):
+        raise ValueError(f"hidden_layer_sizes must all be > 0, got {list(hidden_layer_sizes)}.")
+    return widths
+
+
 def build_mlp(
     n_features: int,
     n_classes: int,
@@ -359,28 +430,8 @@ def build_mlp(
     >>> model.count_params()
     219338
     """
-    if int(n_features) < 1:
-        raise ValueError(f"n_features must be >= 1, got {n_features}.")
-    if output_activation not in OUTPUT_ACTIVATIONS:
-        raise ValueError(
-            f"Unknown output_activation {output_activation!r}; choose one of "
-            f"{sorted(OUTPUT_ACTIVATIONS)}."
-        )
-    if int(n_classes) < (2 if output_activation == "softmax" else 1):
-        raise ValueError(
-            f"n_classes must be >= {2 if output_activation == 'softmax' else 1} for a "
-            f"{output_activation} output, got {n_classes}."
-        )
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"Unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}.")
-    for label, rate in (("dropout", dropout), ("input_dropout", input_dropout)):
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"{label} must be in [0, 1), got {rate}.")
-    if max_norm is not None and not float(max_norm) > 0:
-        raise ValueError(f"max_norm must be > 0 or None, got {max_norm}.")
-    widths = [int(w) for w in hidden_layer_sizes]
-    if any(w < 1 for w in widths):
-        raise ValueError(f"hidden_layer_sizes must all be > 0, got {list(hidden_layer_sizes)}.")
+    widths = _check_build_args(n_features, n_classes, hidden_layer_sizes, activation,
+                               output_activation, dropout, input_dropout, max_norm)  # fmt: skip
 
     keras_activation = ACTIVATIONS[activation]
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None

@@ -315,6 +315,59 @@ def _keep(model, state):
     return state
 
 
+def _run_epochs(model, functions, arrays, rng, *, n, batch_size, width, steps, epochs, shuffle,
+                validation, callbacks, verbose):  # fmt: skip
+    """The epochs of :func:`fused_fit`, with ``fit``'s callbacks around each."""
+    n_full, rest = divmod(n, batch_size)
+    if validation is not None:
+        val_x, val_y = validation[:2]
+    callbacks = keras.callbacks.CallbackList(
+        list(callbacks),
+        add_history=True,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        epochs=epochs,
+        steps=n_full + (rest > 0),
+        model=model,
+    )
+
+    model.stop_training = False
+    logs = {}
+    callbacks.on_train_begin()
+    try:
+        for epoch in range(epochs):
+            model.reset_metrics()
+            callbacks.on_epoch_begin(epoch)
+            state = model._get_jax_state(
+                trainable_variables=True,
+                non_trainable_variables=True,
+                optimizer_variables=True,
+                metrics_variables=True,
+            )
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            for batches in _blocks(order, batch_size, steps):
+                block, sizes = _gather(arrays, batches, steps, width)
+                count = np.int32(len(batches))
+                state = _keep(model, functions.block(state, block, sizes, count))
+            model.jax_state_sync()
+            logs = {k: float(v) for k, v in model.get_metrics_result().items()}
+            if validation is not None:
+                functions.wait("test_step")
+                val = _evaluate(model, functions, val_x, val_y, batch_size)
+                logs.update({f"val_{k}": float(v) for k, v in val.items()})
+            callbacks.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+    finally:
+        # as fit does: put the newest state back into the model's variables even
+        # when interrupted, since the compiled calls consumed the old buffers
+        model.jax_state_sync()
+        model._jax_state = None
+    if epochs > 0 and isinstance(model.optimizer, keras.optimizers.Optimizer):
+        model.optimizer.finalize_variable_values(model.trainable_weights)
+    callbacks.on_train_end(logs=logs)
+
+
 def fused_fit(
     model,
     X,
@@ -362,7 +415,6 @@ def fused_fit(
         What ``fit`` returns.
     """
     n = X.shape[0]
-    n_full, rest = divmod(n, batch_size)
     # What ``fit`` does first: build the model's metrics and loss from a batch.
     # ``fit`` gets that batch from its shuffled epoch iterator, which draws one
     # permutation (from NumPy's global generator, seeded for the fit); draw it
@@ -409,49 +461,9 @@ def fused_fit(
     # a compile queued earlier (compile_only) is used, not repeated
     functions.wait("block")
 
-    callbacks = keras.callbacks.CallbackList(
-        list(callbacks),
-        add_history=True,
-        add_progbar=verbose != 0,
+    _run_epochs(
+        model, functions, arrays, rng, n=n, batch_size=batch_size, width=width, steps=steps,
+        epochs=epochs, shuffle=shuffle, validation=validation_data, callbacks=callbacks,
         verbose=verbose,
-        epochs=epochs,
-        steps=n_full + (rest > 0),
-        model=model,
-    )
-
-    model.stop_training = False
-    logs = {}
-    callbacks.on_train_begin()
-    try:
-        for epoch in range(epochs):
-            model.reset_metrics()
-            callbacks.on_epoch_begin(epoch)
-            state = model._get_jax_state(
-                trainable_variables=True,
-                non_trainable_variables=True,
-                optimizer_variables=True,
-                metrics_variables=True,
-            )
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            for batches in _blocks(order, batch_size, steps):
-                block, sizes = _gather(arrays, batches, steps, width)
-                count = np.int32(len(batches))
-                state = _keep(model, functions.block(state, block, sizes, count))
-            model.jax_state_sync()
-            logs = {k: float(v) for k, v in model.get_metrics_result().items()}
-            if validation_data is not None:
-                functions.wait("test_step")
-                val = _evaluate(model, functions, val_x, val_y, batch_size)
-                logs.update({f"val_{k}": float(v) for k, v in val.items()})
-            callbacks.on_epoch_end(epoch, logs)
-            if model.stop_training:
-                break
-    finally:
-        # as fit does: put the newest state back into the model's variables even
-        # when interrupted, since the compiled calls consumed the old buffers
-        model.jax_state_sync()
-        model._jax_state = None
-    if epochs > 0 and isinstance(model.optimizer, keras.optimizers.Optimizer):
-        model.optimizer.finalize_variable_values(model.trainable_weights)
-    callbacks.on_train_end(logs=logs)
+    )  # fmt: skip
     return model.history

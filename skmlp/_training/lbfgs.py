@@ -44,6 +44,7 @@ __all__ = [
     "fit_lbfgs",
     "lbfgs_objective",
     "lbfgs_problem",
+    "loss_object",
     "train_lbfgs",
 ]
 
@@ -463,3 +464,17 @@ def train_lbfgs(model, X, Y, *, sample_weight, loss, loss_weight, seed, max_iter
             verbose=verbose,
         )
     return _check_optimize_result("lbfgs", result, max_iter), float(result.fun)
+
+
+# the Keras loss classes behind the loss names the estimators compile with
+LOSS_CLASSES = {
+    "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+    "binary_crossentropy": keras.losses.BinaryCrossentropy,
+    "mean_squared_error": keras.losses.MeanSquaredError,
+    "poisson": keras.losses.Poisson,
+}
+
+
+def loss_object(name: str, dtype: str):
+    """The Keras loss object of the compiled loss ``name``, computing in ``dtype``."""
+    return LOSS_CLASSES[name](dtype=dtype)
