@@ -48,7 +48,6 @@ def main(argv=None):
     import keras
     import numpy as np
 
-    import skmlp._classifier as core
     from skmlp import MLPClassifier
     from skmlp.architectures import SEED_ARCHITECTURES
     from skmlp.datasets import load_mnist
@@ -65,7 +64,7 @@ def main(argv=None):
     rows = []
     totals = {}
     for path in args.paths.split(","):
-        core.MLPClassifier._fused_epochs = path == "fused"
+        os.environ["SKMLP_FUSED_EPOCHS"] = "1" if path == "fused" else "0"
         start_all = time.perf_counter()
         for arch in SEED_ARCHITECTURES:
             clf = MLPClassifier(

@@ -170,12 +170,6 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
     build_fn = None
     _random_state = None
 
-    # On the JAX backend, train each epoch as one compiled call (skmlp._fused);
-    # it computes what ``Model.fit`` computes. False forces ``Model.fit``.
-    _fused_epochs: ClassVar[bool] = True
-    # Set on a throwaway clone by ``_compile_ahead``: build, queue compiles, train nothing.
-    _compile_only: bool = False
-
     # Name of the validation score (``history_["val_<name>"]``) and the Keras
     # training metrics recorded in ``history_``; set by the subclasses.
     _score_name: ClassVar[str] = "score"
@@ -384,7 +378,8 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None, compile_only=False):
+        """Fit; ``incremental``: one ``partial_fit`` epoch; ``compile_only``: train nothing."""
         self._check_params()
         fitted = self.__sklearn_is_fitted__()
         first_pass = not fitted or (not self.warm_start and not incremental)
@@ -419,7 +414,9 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, Y, sample_weight, seed, first_pass)
             else:
-                self._fit_stochastic(X, Y, sample_weight, seed, first_pass, incremental)
+                self._fit_stochastic(
+                    X, Y, sample_weight, seed, first_pass, incremental, compile_only
+                )
             self._set_fitted_attributes()
         if not all_finite(self.coefs_ + self.intercepts_):
             raise ValueError(
@@ -448,10 +445,9 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         if not compiles_ahead() or self.solver == "lbfgs":
             return
         ahead = clone(self)
-        ahead._compile_only = True
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ahead.fit(X, y)
+            ahead._fit(X, y, None, incremental=False, compile_only=True)
         # and the predictions: scoring, and the validation score of each epoch
         n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
         validating = self.early_stopping or self.monitor_validation
@@ -469,7 +465,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         self.best_validation_score_ = None
         self.best_loss_ = None if self.early_stopping else np.inf
 
-    def _fit_stochastic(self, X, Y, sample_weight, seed, first_pass, incremental):
+    def _fit_stochastic(self, X, Y, sample_weight, seed, first_pass, incremental, compile_only):
         use_validation = not incremental and (
             bool(self.early_stopping) or bool(self.monitor_validation)
         )
@@ -525,8 +521,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
             callbacks=[monitor, *self._fit_callbacks],
             incremental=incremental,
             seed=(seed + self.t_) % _MAX_SEED,
-            fused=self._fused_epochs,
-            compile_only=self._compile_only,
+            compile_only=compile_only,
         )
         if not incremental and not monitor.stopped and self.n_iter_ == self.max_iter:
             _warn_convergence(

@@ -5,6 +5,7 @@ test module itself.
 """
 
 import json
+import os
 import sys
 import warnings
 
@@ -175,7 +176,7 @@ def main():
         for name, make in cases.items():
             out[name] = {}
             for mode in ("fit", "fused"):
-                MLPClassifier._fused_epochs = mode == "fused"
+                os.environ["SKMLP_FUSED_EPOCHS"] = "1" if mode == "fused" else "0"
                 before = calls["n"]
                 clf = make()
                 out[name][mode] = _record(clf, X)

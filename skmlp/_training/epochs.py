@@ -16,6 +16,8 @@ Keras ``Model.fit``      everything else, run by the structure's engine
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -24,7 +26,17 @@ from . import sparse
 from .engine import fit_model, quick_epoch
 from .fused import can_fuse, fused_fit
 
-__all__ = ["train_epochs"]
+__all__ = ["fused_epochs", "train_epochs"]
+
+
+def fused_epochs() -> bool:
+    """Whether JAX trains with the fused epoch; ``SKMLP_FUSED_EPOCHS=0`` turns it off.
+
+    The fused epoch computes what ``Model.fit`` computes (``tests/test_fused.py``);
+    turning it off makes every JAX fit run Keras' own ``Model.fit``, for
+    comparisons and benchmarks.
+    """
+    return os.environ.get("SKMLP_FUSED_EPOCHS", "1") != "0"
 
 
 def train_epochs(
@@ -41,7 +53,7 @@ def train_epochs(
     callbacks,
     incremental: bool,
     seed: int,
-    fused: bool = True,
+    fused: bool | None = None,
     compile_only: bool = False,
 ) -> None:
     """Train ``model`` for ``epochs`` epochs on the path that suits backend and input.
@@ -73,12 +85,14 @@ def train_epochs(
         One ``partial_fit`` epoch.
     seed : int
         Seeds the backend and the generator of every row order.
-    fused : bool, default=True
+    fused : bool or None, default=None
         Use the fused JAX epoch where it applies; ``False`` forces ``Model.fit``.
+        ``None`` reads the setting :func:`fused_epochs`.
     compile_only : bool, default=False
         Build the network and queue the compilation of what this call would run
         (fused JAX epoch only); train nothing.
     """
+    fused = fused_epochs() if fused is None else fused
     X, validation = sparse.densify_if_small(X, validation)
     # partial_fit on TensorFlow trains without fit, shuffling with NumPy: no
     # TensorFlow seed to set, and setting it would clear TensorFlow's kernel cache
