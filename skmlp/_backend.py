@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
+    "check_supported",
     "choose_backend",
     "keras_seed",
     "limit_backend_threads",
@@ -24,9 +25,10 @@ __all__ = [
     "tensorflow_hidden",
 ]
 
-# Fastest first, as measured on CPUs (benchmarks/results/compare_*.md): JAX with
-# skmlp's fused epoch, then TensorFlow, then PyTorch.
-BACKEND_PREFERENCE = ("jax", "tensorflow", "torch")
+# The Keras backends skmlp is tested on, fastest first as measured on CPUs
+# (benchmarks/results/compare_*.md): JAX with skmlp's fused epoch, then TensorFlow.
+# PyTorch is not offered: CI does not run the estimator tests on it.
+BACKEND_PREFERENCE = ("jax", "tensorflow")
 
 
 def limit_backend_threads(environ=None) -> int | None:
@@ -75,6 +77,29 @@ def _configured_backend(environ) -> str | None:
     # Keras writes {"backend": "tensorflow"} into keras.json by itself on first
     # import, so only another value is a choice somebody made.
     return chosen if chosen and chosen != "tensorflow" else None
+
+
+def check_supported(backend: str, source: str = "the Keras backend") -> None:
+    """Refuse a Keras backend skmlp is not tested on (only JAX and TensorFlow are).
+
+    Parameters
+    ----------
+    backend : str
+        The backend's name, as ``keras.backend.backend()`` gives it.
+    source : str
+        Where the choice came from, for the message.
+
+    Raises
+    ------
+    ImportError
+        If ``backend`` is not one of :data:`BACKEND_PREFERENCE`.
+    """
+    if backend not in BACKEND_PREFERENCE:
+        names = " and ".join(BACKEND_PREFERENCE)
+        raise ImportError(
+            f"{source} selects Keras backend {backend!r}; skmlp runs on {names} only "
+            f"(set KERAS_BACKEND=jax or tensorflow)"
+        )
 
 
 def choose_backend(requested: str | None = None, environ=None) -> tuple[str, str]:
@@ -136,6 +161,7 @@ def _pick_backend(requested, environ) -> tuple[str, str]:
         return requested, "chosen with --backend"
     configured = _configured_backend(environ)
     if configured:
+        check_supported(configured, "your KERAS_BACKEND / keras.json setting")
         environ["KERAS_BACKEND"] = configured
         return configured, "your KERAS_BACKEND / keras.json setting"
     for name in BACKEND_PREFERENCE:

@@ -38,7 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._backend import computes_float64, keras_seed, tensorflow_hidden
+from ._backend import check_supported, computes_float64, keras_seed, tensorflow_hidden
 from ._model import (
     NETWORK_CONSTRAINTS,
     NETWORK_PARAMS_DOC,
@@ -71,6 +71,7 @@ def _import_base_wrapper():
     return BaseWrapper
 
 
+check_supported(keras.backend.backend(), "KERAS_BACKEND (or keras.json)")
 BaseWrapper = _import_base_wrapper()
 from . import _keras_pickle  # noqa: E402, F401  (pickles Keras models; after scikeras)
 

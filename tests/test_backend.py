@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from skmlp._backend import _pick_backend, choose_backend, limit_backend_threads
+from skmlp._backend import BACKEND_PREFERENCE, _pick_backend, choose_backend, limit_backend_threads
 
 
 def test_omp_threads_size_tensorflow_pools():
@@ -65,12 +65,34 @@ def test_unknown_backend_is_refused(tmp_path):
 
 
 def test_user_choice_is_kept(tmp_path):
-    env = {"KERAS_BACKEND": "torch", "KERAS_HOME": str(tmp_path)}
+    env = {"KERAS_BACKEND": "jax", "KERAS_HOME": str(tmp_path)}
     backend, why = _pick_backend(None, env)
-    assert (backend, env["KERAS_BACKEND"]) == ("torch", "torch")
+    assert (backend, env["KERAS_BACKEND"]) == ("jax", "jax")
     assert "KERAS_BACKEND" in why
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "jax"}))
+    assert _pick_backend(None, {"KERAS_HOME": str(tmp_path)})[0] == "jax"
+
+
+def test_untested_backends_are_not_offered(tmp_path):
+    # PyTorch is not tested in CI, so skmlp neither offers nor accepts it
+    assert "torch" not in BACKEND_PREFERENCE
+    with pytest.raises(ValueError, match="unknown Keras backend 'torch'"):
+        _pick_backend("torch", {"KERAS_HOME": str(tmp_path)})
+    env = {"KERAS_BACKEND": "torch", "KERAS_HOME": str(tmp_path)}
+    with pytest.raises(ImportError, match="skmlp runs on jax and tensorflow only"):
+        _pick_backend(None, env)
     (tmp_path / "keras.json").write_text(json.dumps({"backend": "torch"}))
-    assert _pick_backend(None, {"KERAS_HOME": str(tmp_path)})[0] == "torch"
+    with pytest.raises(ImportError, match=r"keras\.json setting selects Keras backend 'torch'"):
+        _pick_backend(None, {"KERAS_HOME": str(tmp_path)})
+
+
+def test_library_refuses_an_untested_backend_on_import():
+    # Keras' numpy backend is installed with Keras itself (torch may not be)
+    env = {**os.environ, "KERAS_BACKEND": "numpy"}
+    code = "import skmlp; skmlp.MLPClassifier"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "selects Keras backend 'numpy'; skmlp runs on jax and tensorflow only" in proc.stderr
 
 
 def test_fastest_installed_when_nothing_chosen(tmp_path):
