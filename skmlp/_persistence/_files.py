@@ -43,8 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._backend import tensorflow_hidden
-from ._io import atomic_write
+from .._backend import tensorflow_hidden
+from .._io import atomic_write
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "file_format", "load", "load_pickle", "save"]
 
@@ -260,8 +260,8 @@ def _classes():
     """The fixed table of classes a file may name: nothing else is ever built."""
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-    from ._classifier import MLPClassifier
-    from ._preprocessing import PixelScaler
+    from .._classifier import MLPClassifier
+    from .._preprocessing import PixelScaler
 
     table = {
         "MLPClassifier": MLPClassifier,
@@ -270,7 +270,7 @@ def _classes():
         "MinMaxScaler": MinMaxScaler,
     }
     try:  # the regressor, where this skmlp has one
-        from ._regressor import MLPRegressor
+        from .._regressor import MLPRegressor
     except ImportError:
         pass
     else:
@@ -335,7 +335,7 @@ def library_versions() -> dict:
     import keras
     import sklearn
 
-    from . import __version__
+    from .. import __version__
 
     return {
         "skmlp": __version__,
@@ -594,7 +594,7 @@ def _check_header(manifest: dict, path: Path) -> None:
     if not isinstance(version, int) or version > FORMAT_VERSION:
         written = manifest.get("written_by")
         wrote = written.get("skmlp") if isinstance(written, dict) else None
-        from . import __version__
+        from .. import __version__
 
         raise ModelFileError(
             f"{path}: written by skmlp {wrote or 'a newer skmlp'} in model-file format "
