@@ -263,6 +263,53 @@ def test_random_state_instance_is_stored_as_none(digits, tmp_path):
     assert skmlp.load(path).random_state is None
 
 
+# ---------------------------------------------------------- stored state
+def test_each_estimator_declares_its_stored_state_once():
+    """The loader checks the keys each estimator declares in _STATE_KEYS: one check each."""
+    from skmlp._persistence._classes import _NETWORK_CLASSES, _classes
+    from skmlp._persistence._state import _LEGACY_STATE, STATE_CHECKS, STATE_SCHEMAS, _state_keys
+
+    declared = set()
+    for name in _NETWORK_CLASSES:
+        cls = _classes()[name]
+        keys = cls._STATE_KEYS
+        assert len(set(keys)) == len(keys), name
+        assert not set(keys) - set(STATE_CHECKS), f"{name} stores a key without a check"
+        assert STATE_SCHEMAS[name]["required"] <= set(_state_keys(cls)), name
+        declared |= set(keys)
+    assert set(STATE_CHECKS) == declared, "a check for a key no estimator stores"
+    assert not set(_LEGACY_STATE) & declared
+
+
+def test_stored_state_is_the_declared_state():
+    X, y = np.random.RandomState(0).rand(40, 3), np.arange(40) % 2
+    clf = _quiet_fit(MLPClassifier((4,), max_iter=2, random_state=0), X, y)
+    reg = skmlp.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    reg = _quiet_fit(reg, X, X[:, 0])
+    for est in (clf, reg):
+        assert set(est._get_state()) == set(type(est)._STATE_KEYS)
+
+
+def test_state_from_earlier_versions_still_loads(saved, pipeline, digits):
+    """``_fit_batch_size``, which the first format stored and nothing stores now, loads."""
+
+    def state(manifest):
+        return manifest["object"]["steps"][1][1]["state"]
+
+    _edit_manifest(saved, lambda m, _: state(m).update(_fit_batch_size=200))
+    loaded = skmlp.load(saved)
+    assert loaded.named_steps["mlp"]._fit_batch_size == 200  # set, as it always was
+    np.testing.assert_array_equal(
+        loaded.predict_proba(digits.X_test), pipeline.predict_proba(digits.X_test)
+    )
+    _edit_manifest(saved, lambda m, _: state(m).update(_fit_batch_size=0))
+    with pytest.raises(ModelFileError, match="'_fit_batch_size' is not a positive integer"):
+        skmlp.load(saved)
+    _edit_manifest(saved, lambda m, _: state(m).update(_batch_size=200))
+    with pytest.raises(ModelFileError, match="unexpected stored attribute '_batch_size'"):
+        skmlp.load(saved)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_file_from_tensorflow_loads_under_jax(saved, pipeline, digits, tmp_path):
     import keras

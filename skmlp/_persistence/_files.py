@@ -194,11 +194,11 @@ def _build_estimator(entry: dict, members: dict, where: str):
         member = entry.get("keras_model")
         if not isinstance(member, str) or member not in members:
             raise ModelFileError(f"{where}: the network member is missing")
-        _check_state(cls_name, state, where, network=None)  # types first: cheap
+        _check_state(cls, state, where, network=None)  # types first: cheap
         model, shape = _load_keras(members[member], f"{where} network")
-        _check_state(cls_name, state, where, network=shape)
+        _check_state(cls, state, where, network=shape)
         return est._set_state(state, model)
-    _check_state(cls_name, state, where, network=None)
+    _check_state(cls, state, where, network=None)
     for key, value in state.items():
         setattr(est, key, value)
     return est

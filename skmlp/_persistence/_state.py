@@ -82,15 +82,33 @@ _COMMON_STATE = {"n_features_in_": _check_count, "feature_names_in_": _check_nam
 _SCALER_VECTORS = {"StandardScaler": ("mean_", "var_", "scale_"),
                    "MinMaxScaler": ("min_", "scale_", "data_min_", "data_max_", "data_range_"),
                    "PixelScaler": ()}  # fmt: skip
-# what every network estimator stores (the shared base's keys, old and new)
-_NETWORK_STATE = _COMMON_STATE | {
-    "n_iter_": _check_nonneg, "history_": _check_history, "best_loss_": _check_opt_float,
-    "best_validation_score_": _check_opt_float, "_fit_batch_size": _check_count,
-    "_hidden": _check_widths, "_no_improvement_count": _check_nonneg,
-    "n_outputs_": _check_count, "out_activation_": _check_short_str, "t_": _check_nonneg,
-    "loss_": _check_opt_number, "_l2": _check_opt_number, "_input_dtype": _check_float_name,
-    "_network_dtype": _check_float_name,
+#: The check of every attribute an skmlp estimator may declare in its ``_STATE_KEYS``
+#: (the fitted state its ``_get_state`` stores). The estimators declare which keys
+#: they store; this table only says what each key's value must be.
+STATE_CHECKS = {
+    "n_features_in_": _check_count, "n_outputs_": _check_count,
+    "out_activation_": _check_short_str, "n_iter_": _check_nonneg, "t_": _check_nonneg,
+    "loss_": _check_opt_number, "history_": _check_history, "best_loss_": _check_opt_float,
+    "best_validation_score_": _check_opt_float, "_hidden": _check_widths,
+    "_l2": _check_opt_number, "_no_improvement_count": _check_nonneg,
+    "_input_dtype": _check_float_name, "_network_dtype": _check_float_name,
+    "classes_": _check_labels, "n_classes_": _check_count, "_y_type": _check_short_str,
 }  # fmt: skip
+# State that files from earlier skmlp versions hold and no estimator stores now: still
+# accepted, checked and set on the loaded estimator, so that those files load as before.
+_LEGACY_STATE = {"_fit_batch_size": _check_count}
+
+
+def _state_keys(cls) -> dict:
+    """Key -> check of every attribute a stored ``cls`` may hold.
+
+    An skmlp estimator's keys are the ones it declares in ``_STATE_KEYS``, and
+    scikit-learn's input attributes; a transformer's are in :data:`STATE_SCHEMAS`.
+    """
+    declared = getattr(cls, "_STATE_KEYS", None)
+    if declared is None:
+        return STATE_SCHEMAS[cls.__name__]["keys"]
+    return _COMMON_STATE | {key: STATE_CHECKS[key] for key in declared} | _LEGACY_STATE
 
 
 def _classifier_outputs(state: dict, where: str) -> int:
@@ -107,19 +125,18 @@ def _classifier_outputs(state: dict, where: str) -> int:
     return n_outputs
 
 
-#: class name -> {"keys": {key: check}, "required": set, "outputs": function of the
-#: state giving the network's output width, after checking the state's own consistency}.
-#: An estimator added to the format adds one entry here (and one in ``_classes``).
+#: class name -> {"required": the keys a file must hold, "outputs": function of the
+#: state giving the network's output width, after checking the state's own consistency}
+#: for the estimators (whose keys are their ``_STATE_KEYS``, see :func:`_state_keys`);
+#: {"keys": {key: check}, "required": set} for the transformers. An estimator added to
+#: the format adds one entry here (and one in ``_classes``).
 STATE_SCHEMAS = {
     "MLPClassifier": {
-        "keys": _NETWORK_STATE | {"n_classes_": _check_count, "classes_": _check_labels,
-                                  "_y_type": _check_short_str},
         "required": {"n_features_in_", "n_classes_", "n_iter_", "history_", "_hidden",
                      "classes_"},
         "outputs": _classifier_outputs,
     },
     "MLPRegressor": {
-        "keys": _NETWORK_STATE,
         "required": {"n_features_in_", "n_outputs_", "n_iter_", "history_", "_hidden"},
         "outputs": lambda state, where: int(state["n_outputs_"]),
     },
@@ -135,17 +152,19 @@ STATE_SCHEMAS = {
 }  # fmt: skip
 
 
-def _check_state(cls_name: str, state: dict, where: str, network: dict | None) -> None:
+def _check_state(cls, state: dict, where: str, network: dict | None) -> None:
     """Known keys only, each of its type, consistent with each other and the network."""
+    cls_name = cls.__name__
     schema = STATE_SCHEMAS[cls_name]
-    unknown = set(state) - set(schema["keys"])
+    keys = _state_keys(cls)
+    unknown = set(state) - set(keys)
     if unknown:
         raise ModelFileError(f"{where}: unexpected stored attribute {sorted(unknown)[0]!r}")
     missing = schema["required"] - set(state)
     if missing:
         raise ModelFileError(f"{where}: stored attribute {sorted(missing)[0]!r} is missing")
     for key, value in state.items():
-        wanted = schema["keys"][key](value)
+        wanted = keys[key](value)
         if wanted is not None:
             raise ModelFileError(f"{where}: stored attribute {key!r} is not {wanted}")
     n_features = int(state["n_features_in_"])
