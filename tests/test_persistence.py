@@ -263,6 +263,38 @@ def test_random_state_instance_is_stored_as_none(digits, tmp_path):
     assert skmlp.load(path).random_state is None
 
 
+def _odd_layout():
+    """Layers in places and with flags skmlp never writes, which the loader still counts."""
+    import keras
+
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((5,)), L.BatchNormalization(center=False), L.Dense(4, use_bias=False),
+        L.BatchNormalization(scale=False), L.Dropout(0.1),
+        L.BatchNormalization(center=False, scale=False), L.Dense(3), L.BatchNormalization(),
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        lambda: skmlp.build_mlp(5, 3, ()),
+        lambda: skmlp.build_mlp(5, 3, (4, 6), batch_norm=True, dropout=0.2, input_dropout=0.1),
+        lambda: skmlp.build_mlp(5, 1, (4,), output_activation="identity", dtype="float64"),
+        _odd_layout,
+    ],
+    ids=["no-hidden", "batch-norm-dropout", "regression", "odd-layout"],
+)
+def test_parameter_count_from_the_config_is_keras_count(network):
+    """The count the weights are checked against is exactly what Keras will build."""
+    from skmlp._persistence._keras import _keras_bytes, _network_shape
+
+    model = network()
+    with zipfile.ZipFile(io.BytesIO(_keras_bytes(model))) as zf:
+        config = json.loads(zf.read("config.json"))
+    assert _network_shape(config, "test")["n_params"] == model.count_params()
+
+
 # ---------------------------------------------------------- stored state
 def test_each_estimator_declares_its_stored_state_once():
     """The loader checks the keys each estimator declares in _STATE_KEYS: one check each."""

@@ -88,8 +88,12 @@ def _network_shape(config, where: str) -> dict:
 
     skmlp networks are a ``Sequential`` of an ``InputLayer`` then ``Dense``,
     ``BatchNormalization`` and ``Dropout`` layers. Every shape Keras would build
-    from (input shapes, build configs) must agree with the chain of widths.
+    from (input shapes, build configs) must agree with the chain of widths. The
+    parameter count is exactly what Keras will build from the config, so that the
+    weights can be checked to cover it (:func:`_check_weights`).
     """
+    from .._model import mlp_param_count  # imports Keras, which loading needs anyway
+
     if not isinstance(config, dict) or config.get("class_name") != "Sequential":
         raise ModelFileError(f"{where}: the network is not a Keras Sequential model")
     layers = (config.get("config") or {}).get("layers")
@@ -110,24 +114,28 @@ def _network_shape(config, where: str) -> dict:
     for key in ("build_input_shape",):
         shape_is((config.get("config") or {}).get(key), n_inputs, key)
     shape_is((config.get("build_config") or {}).get("input_shape"), n_inputs, "the input shape")
-    dense, n_params = [], 0
+    # mlp_param_count counts the Dense chain, each layer with its bias; the config
+    # may leave biases out and put batch normalisation anywhere, each with its own
+    # optional offset (center) and scale: those are counted here, layer by layer
+    dense, no_bias, norm = [], 0, 0
     for layer in layers[1:]:
         kind, cfg = layer.get("class_name"), layer.get("config") or {}
         shape_is((layer.get("build_config") or {}).get("input_shape"), width,
                  f"the input shape of layer {cfg.get('name')!r}")  # fmt: skip
         if kind == "Dense":
             units = _width(cfg.get("units"), f"layer {cfg.get('name')!r}'s width", where)
-            n_params += width * units + (units if cfg.get("use_bias", True) else 0)
+            no_bias += 0 if cfg.get("use_bias", True) else units
             width = units
             dense.append(units)
         elif kind == "BatchNormalization":
             if cfg.get("axis", -1) not in (-1, 1, [-1], [1]):
                 raise ModelFileError(f"{where}: batch normalisation on an unexpected axis")
-            n_params += (2 + bool(cfg.get("center", True)) + bool(cfg.get("scale", True))) * width
+            norm += (2 + bool(cfg.get("center", True)) + bool(cfg.get("scale", True))) * width
         elif kind != "Dropout":
             raise ModelFileError(f"{where}: layer {kind!r} has no place in an skmlp network")
     if not dense:
         raise ModelFileError(f"{where}: the network has no Dense layer")
+    n_params = mlp_param_count(n_inputs, dense[:-1], dense[-1]) - no_bias + norm
     return {"n_inputs": n_inputs, "hidden": tuple(dense[:-1]), "n_outputs": dense[-1],
             "n_params": n_params}  # fmt: skip
 
