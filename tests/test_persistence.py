@@ -10,6 +10,7 @@ import subprocess
 import sys
 import warnings
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -340,6 +341,37 @@ def test_state_from_earlier_versions_still_loads(saved, pipeline, digits):
     _edit_manifest(saved, lambda m, _: state(m).update(_batch_size=200))
     with pytest.raises(ModelFileError, match="unexpected stored attribute '_batch_size'"):
         skmlp.load(saved)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_first_format_file_still_loads_and_predicts_the_same():
+    """A file written by the first released format's code (commit 345f36c) loads today.
+
+    ``tests/data/first_format.skmlp`` and the predictions in ``first_format.json``
+    were both written by that commit's code (``tests/data/README.md`` has the
+    command); the file lacks the keys later versions store and holds
+    ``_fit_batch_size``, so it exercises the loader's branches for old files.
+    """
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    record = json.loads((DATA / "first_format.json").read_text())
+    assert record["written_by"]["module"] == "skmlp._persistence"  # not today's code
+    model = skmlp.load(DATA / "first_format.skmlp")
+    assert [name for name, _ in model.steps] == ["scale", "mlp"]
+    mlp = model.named_steps["mlp"]
+    assert (mlp._y_type, mlp.out_activation_, mlp.n_outputs_) == ("multiclass", "softmax", 10)
+    X, y = sklearn_digits(return_X_y=True)
+    rows = record["rows"]
+    np.testing.assert_allclose(
+        model.predict_proba(X[rows]), record["predict_proba"], rtol=0, atol=1e-6
+    )
+    np.testing.assert_array_equal(model.predict(X[rows]), record["predict"])
+    # no stored dtypes: a float32 network, float32 weights, and it keeps training as one
+    assert mlp.coefs_[0].dtype == np.float32
+    mlp.partial_fit(model[:-1].transform(X), y)
+    assert mlp.n_iter_ == 6 and len(mlp.loss_curve_) == 6
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
