@@ -67,7 +67,14 @@ def _encode_estimator(est, name: str, members: dict) -> dict:
 
 
 def library_versions() -> dict:
-    """Versions of skmlp and the libraries a fitted model depends on."""
+    """Versions of skmlp and the libraries a fitted model depends on.
+
+    Returns
+    -------
+    dict
+        ``{"skmlp", "keras", "scikit-learn", "numpy"}`` -> version string; a
+        model file's manifest adds the Keras backend that wrote it.
+    """
     import keras
     import sklearn
 
@@ -162,8 +169,8 @@ def save(model, path) -> Path:
             zf.writestr(MANIFEST, manifest_bytes)
             zf.writestr(MANIFEST_SUM, hashlib.sha256(manifest_bytes).hexdigest())
             for name, data in members.items():
-                # weights (float arrays) hardly compress, and deflating them was
-                # most of the time a save took: store large members as they are
+                # weights (float arrays) hardly compress: store large members as
+                # they are rather than spend a save's time deflating them
                 method = zipfile.ZIP_STORED if len(data) > STORE_ABOVE else zipfile.ZIP_DEFLATED
                 zf.writestr(name, data, compress_type=method)
 

@@ -48,7 +48,7 @@ _KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
 def _keras_bytes(model) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
-        with tensorflow_hidden():  # Keras' serialization would import it (seconds)
+        with tensorflow_hidden():  # Keras' serialization would import TensorFlow
             model.save(path)
         return Path(path).read_bytes()
 

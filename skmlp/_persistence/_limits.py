@@ -6,7 +6,7 @@ are kept in one place so that they can be reviewed together.
 
 # Budgets, checked before the bytes or objects they bound are allocated.
 MAX_MANIFEST_BYTES = 16 * 2**20  # a manifest holds parameters, labels and small arrays
-MAX_CONFIG_BYTES = 4 * 2**20  # a Keras config.json of an MLP is a few KB
+MAX_CONFIG_BYTES = 4 * 2**20  # a Keras config.json grows with the layers, not their widths
 MAX_MEMBER_BYTES = 8 * 2**30  # any one member, uncompressed
 MAX_RATIO = 100  # uncompressed / compressed, for members above RATIO_FLOOR
 STORE_ABOVE = 2**20  # members larger than this are written uncompressed

@@ -1,5 +1,8 @@
 """Fitted-state schemas: which attributes each class may store, of which types.
 
+An skmlp estimator declares the attributes it stores in its ``_STATE_KEYS``;
+:data:`STATE_CHECKS` says what each one's value must be, and :data:`STATE_SCHEMAS`
+which ones a file must hold (and the transformers' attributes).
 :func:`_check_state` refuses unknown or missing attributes, values of the wrong
 type, and state inconsistent with itself or with the network loaded beside it.
 """
