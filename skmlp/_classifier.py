@@ -259,12 +259,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         true = Y if Y.ndim == 1 or self._y_type == _MULTILABEL else Y[:, 0].astype(np.int64)
         return accuracy_score(true, pred, sample_weight=sample_weight)
 
-    def _get_state(self) -> dict:
-        state = super()._get_state()
-        state["classes_"] = self.classes_
-        state["n_classes_"] = self.n_classes_
-        state["_y_type"] = self._y_type
-        return state
+    # the shared base's fitted state, and the labels (see BaseMultilayerPerceptron._get_state)
+    _STATE_KEYS = (*BaseMultilayerPerceptron._STATE_KEYS, "classes_", "n_classes_", "_y_type")
 
     def _set_state(self, state: dict, model) -> MLPClassifier:
         # files from skmlp 0.1 hold softmax networks (two units for binary

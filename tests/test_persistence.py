@@ -10,6 +10,7 @@ import subprocess
 import sys
 import warnings
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -261,6 +262,116 @@ def test_random_state_instance_is_stored_as_none(digits, tmp_path):
     with pytest.warns(UserWarning, match="saved as None"):
         path = skmlp.save(clf, tmp_path / "r.skmlp")
     assert skmlp.load(path).random_state is None
+
+
+def _odd_layout():
+    """Layers in places and with flags skmlp never writes, which the loader still counts."""
+    import keras
+
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((5,)), L.BatchNormalization(center=False), L.Dense(4, use_bias=False),
+        L.BatchNormalization(scale=False), L.Dropout(0.1),
+        L.BatchNormalization(center=False, scale=False), L.Dense(3), L.BatchNormalization(),
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        lambda: skmlp.build_mlp(5, 3, ()),
+        lambda: skmlp.build_mlp(5, 3, (4, 6), batch_norm=True, dropout=0.2, input_dropout=0.1),
+        lambda: skmlp.build_mlp(5, 1, (4,), output_activation="identity", dtype="float64"),
+        _odd_layout,
+    ],
+    ids=["no-hidden", "batch-norm-dropout", "regression", "odd-layout"],
+)
+def test_parameter_count_from_the_config_is_keras_count(network):
+    """The count the weights are checked against is exactly what Keras will build."""
+    from skmlp._persistence._keras import _keras_bytes, _network_shape
+
+    model = network()
+    with zipfile.ZipFile(io.BytesIO(_keras_bytes(model))) as zf:
+        config = json.loads(zf.read("config.json"))
+    assert _network_shape(config, "test")["n_params"] == model.count_params()
+
+
+# ---------------------------------------------------------- stored state
+def test_each_estimator_declares_its_stored_state_once():
+    """The loader checks the keys each estimator declares in _STATE_KEYS: one check each."""
+    from skmlp._persistence._classes import _NETWORK_CLASSES, _classes
+    from skmlp._persistence._state import _LEGACY_STATE, STATE_CHECKS, STATE_SCHEMAS, _state_keys
+
+    declared = set()
+    for name in _NETWORK_CLASSES:
+        cls = _classes()[name]
+        keys = cls._STATE_KEYS
+        assert len(set(keys)) == len(keys), name
+        assert not set(keys) - set(STATE_CHECKS), f"{name} stores a key without a check"
+        assert STATE_SCHEMAS[name]["required"] <= set(_state_keys(cls)), name
+        declared |= set(keys)
+    assert set(STATE_CHECKS) == declared, "a check for a key no estimator stores"
+    assert not set(_LEGACY_STATE) & declared
+
+
+def test_stored_state_is_the_declared_state():
+    X, y = np.random.RandomState(0).rand(40, 3), np.arange(40) % 2
+    clf = _quiet_fit(MLPClassifier((4,), max_iter=2, random_state=0), X, y)
+    reg = skmlp.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    reg = _quiet_fit(reg, X, X[:, 0])
+    for est in (clf, reg):
+        assert set(est._get_state()) == set(type(est)._STATE_KEYS)
+
+
+def test_state_from_earlier_versions_still_loads(saved, pipeline, digits):
+    """``_fit_batch_size``, which the first format stored and nothing stores now, loads."""
+
+    def state(manifest):
+        return manifest["object"]["steps"][1][1]["state"]
+
+    _edit_manifest(saved, lambda m, _: state(m).update(_fit_batch_size=200))
+    loaded = skmlp.load(saved)
+    assert loaded.named_steps["mlp"]._fit_batch_size == 200  # set, as it always was
+    np.testing.assert_array_equal(
+        loaded.predict_proba(digits.X_test), pipeline.predict_proba(digits.X_test)
+    )
+    _edit_manifest(saved, lambda m, _: state(m).update(_fit_batch_size=0))
+    with pytest.raises(ModelFileError, match="'_fit_batch_size' is not a positive integer"):
+        skmlp.load(saved)
+    _edit_manifest(saved, lambda m, _: state(m).update(_batch_size=200))
+    with pytest.raises(ModelFileError, match="unexpected stored attribute '_batch_size'"):
+        skmlp.load(saved)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_first_format_file_still_loads_and_predicts_the_same():
+    """A file written by the first released format's code (commit 345f36c) loads today.
+
+    ``tests/data/first_format.skmlp`` and the predictions in ``first_format.json``
+    were both written by that commit's code (``tests/data/README.md`` has the
+    command); the file lacks the keys later versions store and holds
+    ``_fit_batch_size``, so it exercises the loader's branches for old files.
+    """
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    record = json.loads((DATA / "first_format.json").read_text())
+    assert record["written_by"]["module"] == "skmlp._persistence"  # not today's code
+    model = skmlp.load(DATA / "first_format.skmlp")
+    assert [name for name, _ in model.steps] == ["scale", "mlp"]
+    mlp = model.named_steps["mlp"]
+    assert (mlp._y_type, mlp.out_activation_, mlp.n_outputs_) == ("multiclass", "softmax", 10)
+    X, y = sklearn_digits(return_X_y=True)
+    rows = record["rows"]
+    np.testing.assert_allclose(
+        model.predict_proba(X[rows]), record["predict_proba"], rtol=0, atol=1e-6
+    )
+    np.testing.assert_array_equal(model.predict(X[rows]), record["predict"])
+    # no stored dtypes: a float32 network, float32 weights, and it keeps training as one
+    assert mlp.coefs_[0].dtype == np.float32
+    mlp.partial_fit(model[:-1].transform(X), y)
+    assert mlp.n_iter_ == 6 and len(mlp.loss_curve_) == 6
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")

@@ -103,7 +103,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "zip-member-read-before-its-budget",
-        "skmlp/_persistence.py",
+        "skmlp/_persistence/_archive.py",
         "            name = info.filename\n"
         "            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):",
         "            name = info.filename\n            zf.read(info)\n"
@@ -112,7 +112,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "max-norm-lost-on-load",
-        "skmlp/_persistence.py",
+        "skmlp/_persistence/_keras.py",
         "                    clean.writestr(name, inner[name])\n",
         "                    clean.writestr(name, __import__('re').sub("
         "rb'\"max_value\": [0-9.e+-]+', b'\"max_value\": 1e9', inner[name]))\n",
@@ -120,7 +120,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "manifest-class-module-imported",
-        "skmlp/_persistence.py",
+        "skmlp/_persistence/_files.py",
         '    cls_name = entry.get("class")\n'
         "    if not isinstance(cls_name, str) or cls_name not in classes:",
         '    cls_name = entry.get("class")\n'
@@ -132,7 +132,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "network-config-module-imported",
-        "skmlp/_persistence.py",
+        "skmlp/_persistence/_keras.py",
         '            name, module = value.get("class_name"), value.get("module")\n'
         '            registered = value.get("registered_name")',
         '            name, module = value.get("class_name"), value.get("module")\n'
@@ -181,10 +181,10 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "network-weights-not-loaded",
-        "skmlp/_persistence.py",
+        "skmlp/_persistence/_keras.py",
         '_KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")',
         '_KERAS_MEMBERS = ("config.json", "metadata.json")',
-        ("skmlp/_persistence.py::skmlp._persistence.save",),
+        ("skmlp/_persistence/_files.py::skmlp._persistence._files.save",),
     ),
     Mutation(
         "openml-target-misread",

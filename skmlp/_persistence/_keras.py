@@ -1,0 +1,225 @@
+"""The networks: Keras' native format, checked before Keras reads it.
+
+A network's configuration may name only an allowlist of Keras' own classes; its
+shape (widths, parameter count) is read from the configuration alone and checked
+against the weights actually in the file before :func:`keras.saving.load_model`
+builds anything.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+from .._backend import tensorflow_hidden
+from ._archive import _read_zip
+from ._json import _parse_json
+from ._limits import MAX_CONFIG_BYTES, MAX_LAYERS, MAX_MEMBER_BYTES, MAX_WIDTH, ModelFileError
+
+# Keras classes a model file may name, each with the one public module it may come
+# from (a file naming any other module, even one of Keras' own, imports nothing).
+_KERAS_CLASSES = {
+    **dict.fromkeys(["Sequential", "DTypePolicy", "FloatDTypePolicy"], "keras"),
+    **dict.fromkeys(["InputLayer", "Dense", "BatchNormalization", "Dropout"], "keras.layers"),
+    **dict.fromkeys(
+        ["RandomNormal", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform",
+         "LecunNormal", "LecunUniform", "RandomUniform", "TruncatedNormal", "Zeros", "Ones",
+         "Constant", "Orthogonal", "VarianceScaling", "Identity"],
+        "keras.initializers",
+    ),
+    **dict.fromkeys(["L2", "L1", "L1L2"], "keras.regularizers"),
+    "MaxNorm": "keras.constraints",
+    **dict.fromkeys(["Adam", "SGD"], "keras.optimizers"),
+    **dict.fromkeys(["SparseCategoricalCrossentropy", "BinaryCrossentropy"], "keras.losses"),
+    **dict.fromkeys(
+        ["MeanMetricWrapper", "Mean", "SparseCategoricalAccuracy", "Accuracy", "BinaryAccuracy"],
+        "keras.metrics",
+    ),
+    # both a loss and a metric: either public module
+    **dict.fromkeys(["MeanSquaredError", "Poisson"], ("keras.losses", "keras.metrics")),
+}  # fmt: skip
+_KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
+
+
+def _keras_bytes(model) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        with tensorflow_hidden():  # Keras' serialization would import TensorFlow
+            model.save(path)
+        return Path(path).read_bytes()
+
+
+def _check_keras_config(config, where: str) -> None:
+    """Refuse any object in a Keras config that is not one of Keras' own allowed classes."""
+    stack = [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+            continue
+        if not isinstance(value, dict):
+            continue
+        if "class_name" in value or "module" in value:
+            name, module = value.get("class_name"), value.get("module")
+            registered = value.get("registered_name")
+            allowed = _KERAS_CLASSES.get(name) if isinstance(name, str) else None
+            allowed = (allowed,) if isinstance(allowed, str) else allowed or ()
+            if module not in allowed or registered not in (None, name):
+                label = f"{module}.{name}" if module else str(name)
+                raise ModelFileError(
+                    f"{where}: the network names {label!r}, which is not one of the Keras "
+                    "layers skmlp loads; refusing to load it"
+                )
+        stack.extend(value.values())
+
+
+def _width(value, what: str, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_WIDTH:
+        raise ModelFileError(f"{where}: {what} is {value!r}, not a width in 1..{MAX_WIDTH}")
+    return value
+
+
+def _network_shape(config, where: str) -> dict:
+    """Widths and parameter count of an skmlp network, from its config alone.
+
+    skmlp networks are a ``Sequential`` of an ``InputLayer`` then ``Dense``,
+    ``BatchNormalization`` and ``Dropout`` layers. Every shape Keras would build
+    from (input shapes, build configs) must agree with the chain of widths. The
+    parameter count is exactly what Keras will build from the config, so that the
+    weights can be checked to cover it (:func:`_check_weights`).
+    """
+    from .._model import mlp_param_count  # imports Keras, which loading needs anyway
+
+    if not isinstance(config, dict) or config.get("class_name") != "Sequential":
+        raise ModelFileError(f"{where}: the network is not a Keras Sequential model")
+    layers = (config.get("config") or {}).get("layers")
+    if not isinstance(layers, list) or not 2 <= len(layers) <= MAX_LAYERS:
+        raise ModelFileError(f"{where}: the network must have 2 to {MAX_LAYERS} layers")
+
+    def shape_is(shape, width, what):
+        if shape is not None and shape != [None, width]:
+            raise ModelFileError(f"{where}: {what} is {shape!r}, expected [None, {width}]")
+
+    first = layers[0]
+    if first.get("class_name") != "InputLayer":
+        raise ModelFileError(f"{where}: the network does not start with an InputLayer")
+    batch_shape = (first.get("config") or {}).get("batch_shape")
+    if not isinstance(batch_shape, list) or len(batch_shape) != 2 or batch_shape[0] is not None:
+        raise ModelFileError(f"{where}: the input shape is {batch_shape!r}, expected [None, n]")
+    width = n_inputs = _width(batch_shape[1], "the input width", where)
+    for key in ("build_input_shape",):
+        shape_is((config.get("config") or {}).get(key), n_inputs, key)
+    shape_is((config.get("build_config") or {}).get("input_shape"), n_inputs, "the input shape")
+    # mlp_param_count counts the Dense chain, each layer with its bias; the config
+    # may leave biases out and put batch normalisation anywhere, each with its own
+    # optional offset (center) and scale: those are counted here, layer by layer
+    dense, no_bias, norm = [], 0, 0
+    for layer in layers[1:]:
+        kind, cfg = layer.get("class_name"), layer.get("config") or {}
+        shape_is((layer.get("build_config") or {}).get("input_shape"), width,
+                 f"the input shape of layer {cfg.get('name')!r}")  # fmt: skip
+        if kind == "Dense":
+            units = _width(cfg.get("units"), f"layer {cfg.get('name')!r}'s width", where)
+            no_bias += 0 if cfg.get("use_bias", True) else units
+            width = units
+            dense.append(units)
+        elif kind == "BatchNormalization":
+            if cfg.get("axis", -1) not in (-1, 1, [-1], [1]):
+                raise ModelFileError(f"{where}: batch normalisation on an unexpected axis")
+            norm += (2 + bool(cfg.get("center", True)) + bool(cfg.get("scale", True))) * width
+        elif kind != "Dropout":
+            raise ModelFileError(f"{where}: layer {kind!r} has no place in an skmlp network")
+    if not dense:
+        raise ModelFileError(f"{where}: the network has no Dense layer")
+    n_params = mlp_param_count(n_inputs, dense[:-1], dense[-1]) - no_bias + norm
+    return {"n_inputs": n_inputs, "hidden": tuple(dense[:-1]), "n_outputs": dense[-1],
+            "n_params": n_params}  # fmt: skip
+
+
+def _check_weights(h5: bytes, shape: dict, where: str) -> None:
+    """The weights file must hold, as plain data, at least the network's parameters.
+
+    Every dataset is contiguous and uncompressed, stored in the file itself (no
+    external or virtual storage, no links), so reading it allocates no more than
+    the file's own size; their total must cover the parameter count from the
+    config, so that no layer is built larger than the weights that fill it.
+    """
+    import h5py
+
+    total, count = 0, 0
+    try:
+        with h5py.File(io.BytesIO(h5), "r") as f:
+            stack = [f]
+            while stack:
+                group = stack.pop()
+                for name in group:
+                    link = group.get(name, getlink=True)
+                    if not isinstance(link, h5py.HardLink):
+                        raise ModelFileError(f"{where}: the weights file holds a link ({name})")
+                    obj = group[name]
+                    if isinstance(obj, h5py.Group):
+                        stack.append(obj)
+                        continue
+                    count += 1
+                    if count > 16 * MAX_LAYERS:
+                        raise ModelFileError(f"{where}: too many weight arrays")
+                    plist = obj.id.get_create_plist()
+                    nbytes = math.prod(obj.shape or ()) * obj.dtype.itemsize
+                    if (
+                        obj.dtype.kind not in "biuf"
+                        or plist.get_external_count()
+                        or plist.get_layout() == h5py.h5d.VIRTUAL
+                        or plist.get_nfilters()
+                        or obj.id.get_storage_size() < nbytes
+                    ):
+                        raise ModelFileError(
+                            f"{where}: weight array {obj.name} is not plain stored numbers "
+                            f"(declares {nbytes} bytes, stores {obj.id.get_storage_size()})"
+                        )
+                    total += nbytes
+    except ModelFileError:
+        raise
+    except Exception as exc:  # h5py raises OSError, KeyError, ValueError, ... on bad files
+        raise ModelFileError(f"{where}: unreadable weights file ({exc})") from None
+    if total > len(h5) or 4 * shape["n_params"] > total:
+        raise ModelFileError(
+            f"{where}: the network declares {shape['n_params']} parameters but the weights "
+            f"file holds {total} bytes of weights in {len(h5)} bytes"
+        )
+
+
+def _load_keras(data: bytes, where: str):
+    """Check a ``.keras`` archive within budgets, then let Keras load a clean copy."""
+    import keras
+
+    inner = _read_zip(io.BytesIO(data), f"{where} (Keras archive)",
+                      {"config.json": MAX_CONFIG_BYTES, "metadata.json": 2**16,
+                       "model.weights.h5": MAX_MEMBER_BYTES},
+                      required=("config.json", "model.weights.h5"),
+                      refuse_others=False)  # fmt: skip
+    config = _parse_json(inner["config.json"], f"{where} config", MAX_CONFIG_BYTES)
+    _check_keras_config(config, where)
+    shape = _network_shape(config, where)
+    _check_weights(inner["model.weights.h5"], shape, where)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        # only the expected members travel to Keras: nothing else is ever extracted
+        with zipfile.ZipFile(path, "w") as clean:
+            for name in _KERAS_MEMBERS:
+                if name in inner:
+                    clean.writestr(name, inner[name])
+        del inner
+        try:
+            with tensorflow_hidden():
+                model = keras.saving.load_model(path, safe_mode=True, compile=True)
+        except Exception as exc:
+            message = str(exc).strip().splitlines()
+            raise ModelFileError(
+                f"{where}: Keras cannot load the network ({type(exc).__name__}: "
+                f"{message[0] if message else ''})"
+            ) from None
+    return model, shape
