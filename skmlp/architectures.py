@@ -8,7 +8,6 @@ notebook reported (chosen on the test set, so an optimistic reference).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
@@ -73,9 +72,11 @@ class Architecture:
         >>> get_architecture("mlp2-bn-do").n_params()
         219338
         """
-        widths = [n_features, *self.hidden_layer_sizes, n_classes]
-        dense = sum((a + 1) * b for a, b in itertools.pairwise(widths))
-        return dense + (4 * sum(self.hidden_layer_sizes) if self.batch_norm else 0)
+        from ._model import mlp_param_count  # imports Keras: not at this module's import
+
+        return mlp_param_count(
+            n_features, self.hidden_layer_sizes, n_classes, batch_norm=self.batch_norm
+        )
 
     def as_dict(self) -> dict:
         """All fields as a plain dict (for JSON and DataFrames)."""

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from .._backend import tensorflow_hidden
+from .._optimizers import optimizer_classes
 from ._archive import _read_zip
 from ._json import _parse_json
 from ._limits import MAX_CONFIG_BYTES, MAX_LAYERS, MAX_MEMBER_BYTES, MAX_WIDTH, ModelFileError
@@ -33,7 +34,7 @@ _KERAS_CLASSES = {
     ),
     **dict.fromkeys(["L2", "L1", "L1L2"], "keras.regularizers"),
     "MaxNorm": "keras.constraints",
-    **dict.fromkeys(["Adam", "SGD"], "keras.optimizers"),
+    **dict.fromkeys(sorted(optimizer_classes()), "keras.optimizers"),  # the solvers' table
     **dict.fromkeys(["SparseCategoricalCrossentropy", "BinaryCrossentropy"], "keras.losses"),
     **dict.fromkeys(
         ["MeanMetricWrapper", "Mean", "SparseCategoricalAccuracy", "Accuracy", "BinaryAccuracy"],
