@@ -18,6 +18,7 @@ from pathlib import Path
 __all__ = [
     "check_supported",
     "choose_backend",
+    "compiles_per_shape",
     "keras_seed",
     "limit_backend_threads",
     "quiet_tensorflow_start",
@@ -312,6 +313,19 @@ def keras_seed(seed: int, tensorflow: bool = True):
     finally:
         random.setstate(py_state)
         np.random.set_state(np_state)  # noqa: NPY002
+
+
+def compiles_per_shape() -> bool:
+    """Whether the active Keras backend compiles a program per input shape (JAX does).
+
+    Returns
+    -------
+    bool
+        True on JAX, where each new shape costs a compilation.
+    """
+    import keras
+
+    return keras.backend.backend() == "jax"
 
 
 def computes_float64() -> bool:

@@ -19,6 +19,8 @@ import keras
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._backend import compiles_per_shape
+
 __all__ = [
     "ACTIVATIONS",
     "NETWORK_CONSTRAINTS",
@@ -208,7 +210,7 @@ class _HostInitializer:
     def __call__(self, shape, dtype=None):
         # only JAX compiles per shape; elsewhere Keras' own draws cost nothing
         values = None
-        if keras.backend.backend() == "jax":
+        if compiles_per_shape():
             values = host_draw(self.init, tuple(int(d) for d in shape))
         if values is None:
             return self.init(shape, dtype=dtype)

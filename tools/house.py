@@ -149,8 +149,8 @@ def summary(package=PACKAGE):
         "files": len(files),
         "lines": sum(f[1] for f in files),
         "largest_file": max(files, key=lambda f: f[2]),
-        "largest_class": max(classes, key=lambda b: b[2]),
-        "largest_function": max(funcs, key=lambda b: b[2]),
+        "largest_class": max(classes, key=lambda b: b[2], default=("class", "-", 0)),
+        "largest_function": max(funcs, key=lambda b: b[2], default=("function", "-", 0)),
         "cycles": cycles(graph),
         "over": [f for f in files if f[2] > MAX_FILE_LINES]
         + [b for b in classes if b[2] > MAX_CLASS_LINES]
