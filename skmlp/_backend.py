@@ -268,7 +268,8 @@ def set_random_seed(seed: int, tensorflow: bool = True) -> None:
 
     With ``tensorflow=False`` TensorFlow's global seed is left alone (Python's,
     NumPy's and Keras' own generators are seeded): ``tf.random.set_seed`` clears
-    TensorFlow's kernel cache, which costs the next step ~100 ms. Training that
+    TensorFlow's kernel cache, which the next step pays for
+    (``benchmarks/results/partial_fit_before.md``). Training that
     draws nothing from TensorFlow's global seed (its shuffles come from NumPy,
     its dropout from Keras' seed generators) uses that.
     """

@@ -167,11 +167,11 @@ def host_draw(init, shape) -> np.ndarray | None:
     """Draw ``init``'s initial values with NumPy, or ``None`` if it is not supported.
 
     Keras draws initial weights with the backend's random functions; on JAX each
-    new weight shape compiles its own random program (about a second for the
-    wide layers of a grid). The seeded random initializers of Keras are drawn
-    here instead, with ``numpy.random.default_rng(seed)`` and the same
-    distribution, so building costs no compilation (used on JAX only; other
-    backends draw without compiling). (An unseeded Keras initializer holds a
+    new weight shape compiles its own random program. The seeded random
+    initializers of Keras are drawn here instead, with
+    ``numpy.random.default_rng(seed)`` and the same distribution, so building
+    costs no compilation (used on JAX only; other backends draw without
+    compiling). (An unseeded Keras initializer holds a
     seed drawn from Python's ``random`` when it is made.) Other initializers
     return ``None`` and are left to Keras.
     """

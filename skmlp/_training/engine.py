@@ -29,8 +29,8 @@ def steps_per_execution() -> int:
 def _one_epoch(model, X, y, sample_weight, batch_size, shuffle, rng, callbacks=()):
     """One epoch of ``model``'s compiled TensorFlow train step, without ``fit``.
 
-    ``fit`` spends tens of milliseconds per call on set-up (data adapter,
-    callbacks, epoch iterator) and a ``tf.data`` pipeline costs as much again;
+    ``fit`` spends a fixed time per call on set-up (data adapter, callbacks,
+    epoch iterator, a ``tf.data`` pipeline; ``benchmarks/results/partial_fit_before.md``);
     ``partial_fit`` would pay it for every epoch. This feeds the minibatches,
     sliced with NumPy, straight to Keras' compiled one-step function (the path
     ``train_on_batch`` takes: a Python iterator), and returns the epoch's

@@ -14,9 +14,9 @@ from .reuse import compile_forward_later, predicting
 __all__ = ["compile_prediction_ahead", "forward"]
 
 # Prediction runs through ``Model.predict_on_batch`` in chunks of this many rows.
-# It costs about a millisecond per call, where ``Model.predict`` pays tens of
-# milliseconds of set-up, and 4096-row chunks are as fast as the best batch size
-# for 10,000 rows (benchmarks/bench_compare.py). Sparse inputs are made dense
+# It skips the set-up that ``Model.predict`` pays at every call, and 4096-row
+# chunks are as fast as the best batch size for 10,000 rows
+# (benchmarks/results/compare_*.md). Sparse inputs are made dense
 # one chunk at a time.
 PREDICT_CHUNK = 4096
 #: On JAX, which compiles once per input shape, chunks of this many rows, the

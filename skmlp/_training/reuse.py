@@ -4,7 +4,7 @@ Every Keras model compiles its own training and prediction functions the first
 time it trains or predicts: on TensorFlow a traced graph, on JAX an XLA program.
 For the small networks of a grid search that fixed cost is most of a fit, and on
 TensorFlow the traced graphs of dead models stay in TensorFlow's function library
-(about 12 MB a fit, ``benchmarks/bench_soak.py``). This module compiles once per
+(``benchmarks/results/soak_before.md`` measures the growth per fit). This module compiles once per
 *structure* (layers and their settings, input width, optimizer and loss
 configuration, all without names and seeds) and lets every later model of that
 structure use the compiled code:
@@ -182,7 +182,7 @@ _TF_ASSIGN: list = []  # the compiled all-variables copy (TensorFlow), made on f
 def _tf_assign_all():
     """One compiled TensorFlow call that assigns a list of values to a list of variables.
 
-    Assigning variable by variable costs ~0.3 ms each in eager TensorFlow, and an
+    Assigning variable by variable costs a dispatch each in eager TensorFlow, and an
     engine's state and optimizer slots are dozens of variables copied in and out
     at every fit and ``partial_fit`` call. Variables are arguments (traced by
     shape and dtype), so one trace serves every model of a structure.
