@@ -162,6 +162,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", type=Path, default=PACKAGE)
     args = parser.parse_args(argv)
+    global ROOT
+    ROOT = args.package.resolve().parent  # measure another checkout (``--package DIR/skmlp``)
     s = summary(args.package.resolve())
     print(f"files: {s['files']}  lines: {s['lines']}")
     f = s["largest_file"]
