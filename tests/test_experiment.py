@@ -189,7 +189,7 @@ def test_resumable_search_equals_plain_grid_search(finished):
 
 
 def test_finished_run_is_reused_without_fitting(finished, monkeypatch):
-    import skmlp.experiment
+    import skmlp.experiment.run
 
     result, out = finished
 
@@ -202,7 +202,7 @@ def test_finished_run_is_reused_without_fitting(finished, monkeypatch):
     # a reused run loads no data, fits nothing and writes nothing (the lock aside)
     monkeypatch.setattr(MLPClassifier, "fit", refuse("fitted a network"))
     monkeypatch.setattr(MLPClassifier, "partial_fit", refuse("fitted a network"))
-    monkeypatch.setattr(skmlp.experiment, "_load_and_check", refuse("loaded the data again"))
+    monkeypatch.setattr(skmlp.experiment.run, "_load_and_check", refuse("loaded the data again"))
 
     def files():
         return {
@@ -286,7 +286,7 @@ def test_resume_after_kill(tmp_path, monkeypatch):
 
 
 def test_time_left_estimate():
-    from skmlp.experiment import _estimate_left
+    from skmlp.experiment.search import _estimate_left
 
     # fixed cost 1 s plus 1 s per 1000 parameters, seen at two sizes
     done = [(1000, 2.0), (1000, 2.0), (3000, 4.0)]
@@ -374,7 +374,7 @@ def test_results_folder_is_verified_before_reuse(tmp_path, monkeypatch):
 def test_one_run_per_output_folder(tmp_path, capsys):
     import socket
 
-    from skmlp.experiment import _OutputLock
+    from skmlp.experiment._files import _OutputLock
 
     out = tmp_path / "busy"
     out.mkdir()
