@@ -198,15 +198,15 @@ def test_string_labels_keep_their_fit_key_across_processes():
     from sklearn.preprocessing import StandardScaler
 
     from skmlp import MLPClassifier
-    from skmlp.experiment.search import _fit_key
+    from skmlp.experiment.search import fit_key
 
     names = iris_frame()["species"].to_numpy()
     copy = np.array(["".join(list(s)) for s in names], dtype=object)
     assert names.dtype == object and all(a is not b for a, b in zip(names, copy, strict=True))
     X = np.zeros((len(names), 4), dtype=np.float32)
     estimator = sk_make_pipeline(StandardScaler(), MLPClassifier(max_iter=2))
-    assert _fit_key(estimator, X, names) == _fit_key(estimator, X, copy)
-    assert _fit_key(estimator, X, names) != _fit_key(estimator, X, names[::-1].copy())
+    assert fit_key(estimator, X, names) == fit_key(estimator, X, copy)
+    assert fit_key(estimator, X, names) != fit_key(estimator, X, names[::-1].copy())
 
 
 @pytest.mark.parametrize(

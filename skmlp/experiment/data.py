@@ -41,7 +41,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._io import atomic_write_json
-from ._files import _sha256_arrays, _sha256_file
+from ._files import sha256_arrays, sha256_file
 from .config import ConfigError
 
 __all__ = ["load_data"]
@@ -237,7 +237,7 @@ def _own_bunch(name, X_train, y_train, X_test, y_test, files, sha=None, **extra)
         y_test=y_test,
         pixel_max=None,
         files=files,
-        sha256=sha or _sha256_arrays(X_train, y_train, X_test, y_test),
+        sha256=sha or sha256_arrays(X_train, y_train, X_test, y_test),
         **extra,
     )
 
@@ -288,21 +288,21 @@ def load_data(config, data_dir=None, out: Path | None = None) -> Bunch:
             raise ConfigError(f"[data] path = {path}: name its target column (target = ...)")
         X, y, columns = _split_table(_read_table(path), spec["target"], path)
         files = {"train": str(path)}
-        sha = _sha256_file(path)
+        sha = sha256_file(path)
         if "test_path" in spec:
             test_path = Path(spec["test_path"])
             X_test, y_test, _ = _split_table(
                 _read_table(test_path), spec["target"], test_path, columns=columns
             )
             files["test"] = str(test_path)
-            sha = hashlib.sha256((sha + _sha256_file(test_path)).encode()).hexdigest()
+            sha = hashlib.sha256((sha + sha256_file(test_path)).encode()).hexdigest()
             return _own_bunch(path.stem, X, y, X_test, y_test, files, sha, feature_names=columns)
         parts = _split_once(X, y, sha, test_size, seed, out, str(path))
         return _own_bunch(path.stem, *parts, files, sha, feature_names=columns)
     if "npz" in spec:
         path = Path(spec["npz"])
         arrays = _read_npz(path)
-        sha = _sha256_file(path)
+        sha = sha256_file(path)
         if "X_test" in arrays:
             if "test_size" in spec:
                 raise ConfigError(f"{path} holds a test set; test_size has nothing to split")
@@ -322,7 +322,7 @@ def load_data(config, data_dir=None, out: Path | None = None) -> Bunch:
         X, y, name = _sklearn_dataset(spec["sklearn"])
     else:
         X, y, name = _openml_dataset(spec["openml"], spec.get("version"))
-    sha = _sha256_arrays(X, y)
+    sha = sha256_arrays(X, y)
     parts = _split_once(X, y, sha, test_size, seed, out, name)
     return _own_bunch(name, *parts, {}, sha)
 

@@ -26,12 +26,12 @@ from sklearn.pipeline import Pipeline
 from .._io import atomic_write, atomic_write_json, atomic_write_text, remove_stale_temporaries
 from .._preprocessing import PixelScaler
 from ._files import (
-    _OutputLock,
-    _read_json,
-    _sha256_file,
-    _versions,
+    OutputLock,
     check_output_dir,
     default_output_dir,
+    read_json,
+    sha256_file,
+    versions,
 )
 from .config import SEED_SETTINGS, ConfigError, ExperimentConfig
 from .data import load_data
@@ -43,12 +43,11 @@ from .reports import (
     markdown_table,
 )
 from .search import (
-    _BARS,
-    _estimate_left,
-    _fit_key,
     build_search,
     cv_candidate_names,
+    fit_key,
     planned_fits,
+    progress_bar,
     rank_candidates,
     splitter,
 )
@@ -142,12 +141,12 @@ def _refit(name, pipeline, data, out: Path, log) -> tuple[dict, Pipeline]:
     record_path = out / "refits" / f"{name}.json"
     model_path = out / "models" / f"{name}.skmlp"
     X_train, y_train, X_test, y_test = data
-    key = _fit_key(pipeline, X_train, y_train, X_test, y_test)
+    key = fit_key(pipeline, X_train, y_train, X_test, y_test)
     if record_path.is_file() and model_path.is_file():
-        record = _read_json(record_path)
+        record = read_json(record_path)
         if record.get("key") == key:
             # the safe format, and exactly the file the record vouches for
-            if record.get("model_sha256") == _sha256_file(model_path):
+            if record.get("model_sha256") == sha256_file(model_path):
                 from .._persistence import load
 
                 log(f"  refit {name}: reusing the stored model")
@@ -188,7 +187,7 @@ def _refit(name, pipeline, data, out: Path, log) -> tuple[dict, Pipeline]:
     from .._persistence import save
 
     save(model, model_path)
-    record["model_sha256"] = _sha256_file(model_path)
+    record["model_sha256"] = sha256_file(model_path)
     atomic_write_json(record_path, record)
     log(
         f"  refit {name}: {fit_time:.1f}s, test accuracy {100 * test_acc:.2f}% "
@@ -242,7 +241,7 @@ def run_experiment(
         raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
     out = check_output_dir(default_output_dir(config.label) if out is None else out)
     log = print if verbose else (lambda *a, **k: None)
-    with _OutputLock(out, command, log):
+    with OutputLock(out, command, log):
         return _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command)
 
 
@@ -280,7 +279,7 @@ def _pipeline(config, data) -> Pipeline:
 def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> ExperimentResult:
     """The run, with the output folder locked: the search, the refits, the reports."""
     run_path = out / "run.json"
-    previous = _read_json(run_path) if run_path.is_file() else None
+    previous = read_json(run_path) if run_path.is_file() else None
     if previous and previous.get("config_key") != config.key():
         raise ValueError(
             f"{out} holds a run with other settings ({previous.get('config')}); "
@@ -319,7 +318,7 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
             "n_features": int(X_train.shape[1]),
         },
         "keras_backend": keras.backend.backend(),
-        "versions": _versions(),
+        "versions": versions(),
         "machine": {"platform": platform.platform(), "processor": platform.processor()},
         "seeds": {"folds": config.random_state, "networks": config.random_state},
         "command": command or " ".join(sys.argv),
@@ -348,9 +347,9 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
         models[name] = model
         refit_times.append((sizes[i], refit["fit_time"]))
         if i + 1 < len(top):
-            from .._progress import format_seconds
+            from .._progress import estimate_left, format_seconds
 
-            left = _estimate_left(refit_times, sizes[i + 1 :], 6.0 * len(y_train) * config.epochs)
+            left = estimate_left(refit_times, sizes[i + 1 :], 6.0 * len(y_train) * config.epochs)
             log(
                 f"  refits: {i + 1}/{len(top)} done, {time.time() - refit_start:.0f}s elapsed, "
                 f"{format_seconds(left)} left"
@@ -380,7 +379,7 @@ def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> 
         complete=True,
         best_architecture=best_name,
         artefacts={
-            name: _sha256_file(out / name) for name in ("best_model.skmlp", "best_model.joblib")
+            name: sha256_file(out / name) for name in ("best_model.skmlp", "best_model.joblib")
         },
         timings={
             "cv_s": round(cv_time, 2),
@@ -400,7 +399,7 @@ def _search(config, pipeline, out, X, y, n_jobs, log, verbose):
     store = out / "fits"
     store.mkdir(exist_ok=True)
     sizes = planned_fits(config, len(y))
-    cached = [_read_json(p) for p in store.glob("*.json")]
+    cached = [read_json(p) for p in store.glob("*.json")]
     if cached:
         log(f"resuming: {len(cached)} of {len(sizes)} CV fits already done")
     n_features, n_classes = X.shape[1], len(np.unique(y))
@@ -423,24 +422,17 @@ def _search(config, pipeline, out, X, y, n_jobs, log, verbose):
         "flops_per_param": 6.0 * len(split) * config.epochs,
         "bar": str(out.resolve()),
     }
-    if verbose:
-        from .._progress import ProgressBar
-
-        _BARS[progress["bar"]] = ProgressBar(len(sizes), "CV fits")
     if config.dask_scheduler:
         n_jobs = -1  # every worker of the cluster
-    search = build_search(config, pipeline, store, n_jobs, progress if verbose else None)
-    cv_start = time.time()
-    try:
+    with progress_bar(progress["bar"], len(sizes), show=verbose):
+        search = build_search(config, pipeline, store, n_jobs, progress if verbose else None)
+        cv_start = time.time()
         if config.dask_scheduler:
             _fit_on_dask(search, config.dask_scheduler, X, y, log)
         else:
             if n_jobs == 1 and len(cached) < len(sizes) and config.space is None:
                 _compile_ahead(pipeline, config, X, y)
             search.fit(X, y)
-    finally:
-        if progress["bar"] in _BARS:
-            _BARS.pop(progress["bar"]).close()
     return search, time.time() - cv_start
 
 
