@@ -12,8 +12,10 @@ import platform
 import sys
 import time
 import warnings
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import joblib
 import numpy as np
@@ -95,6 +97,169 @@ def make_pipeline(
 
 
 # ----------------------------------------------------------------- the run
+@dataclass(frozen=True)
+class RunContext:
+    """What every step of a run reads: the settings, the output folder and how to run.
+
+    Attributes
+    ----------
+    config : ExperimentConfig
+        What runs.
+    out : pathlib.Path
+        The output folder, locked by this run.
+    log : callable
+        Prints a progress line (or nothing, when the run is quiet).
+    data_dir, n_jobs, plots, verbose, command
+        As given to :func:`run_experiment`.
+    """
+
+    config: ExperimentConfig
+    out: Path
+    log: Callable[..., None]
+    data_dir: str | Path | None = None
+    n_jobs: int | None = 1
+    plots: bool = True
+    verbose: bool = True
+    command: str | None = None
+
+
+class Sets(NamedTuple):
+    """The run's training and test sets, subsampled and checked."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass
+class Ranked:
+    """What the search found: every candidate ranked by CV, and the search's own table."""
+
+    ranking: pd.DataFrame  # best first; ``_params`` holds each candidate's settings
+    cv_results: pd.DataFrame
+    seconds: float  # the search's wall time
+
+    @property
+    def public(self) -> pd.DataFrame:
+        """The ranking as written to ``ranking.csv`` (without ``_params``)."""
+        return self.ranking.drop(columns="_params")
+
+
+@dataclass
+class Refits:
+    """The refitted candidates: the results table, their histories and models."""
+
+    results: pd.DataFrame
+    histories: dict
+    models: dict
+    started: float  # when the first refit began (``time.time()``)
+    best: str | None = None  # the best by CV, once chosen
+
+
+def run_experiment(
+    config: ExperimentConfig | None = None,
+    *,
+    data_dir=None,
+    out: str | Path | None = None,
+    n_jobs: int | None = 1,
+    plots: bool = True,
+    verbose: bool = True,
+    command: str | None = None,
+) -> ExperimentResult:
+    """Run the cross-validated search and write its artefacts.
+
+    Parameters
+    ----------
+    config : ExperimentConfig or None, default=None
+        What to run (:func:`load_config` reads one from a search file); ``None``
+        is :data:`SEED_CONFIG`, the seed's six architectures on digits.
+    data_dir : str, path or None, default=None
+        Folder of the IDX files (see :mod:`skmlp.datasets`).
+    out : str, path or None, default=None
+        Output folder; created if needed. ``None`` is
+        :func:`default_output_dir` of the run's name or dataset
+        (``skmlp_results/<name>``). A run with other settings already in it is
+        refused, so that results are never mixed, and so is a second run while
+        one is using it.
+    n_jobs : int or None, default=1
+        Parallel CV fits (``-1`` on a Dask cluster: every worker).
+    plots : bool, default=True
+        Draw the PNG plots (needs matplotlib).
+    verbose : bool, default=True
+        Print progress.
+    command : str or None, default=None
+        Command line to record in ``run.json``.
+
+    Returns
+    -------
+    ExperimentResult
+        Tables, the best model and where everything was written.
+    """
+    config = config or ExperimentConfig()
+    config.validate()
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
+    out = check_output_dir(default_output_dir(config.label) if out is None else out)
+    log = print if verbose else (lambda *a, **k: None)
+    ctx = RunContext(config, out, log, data_dir, n_jobs, plots, verbose, command)
+    with OutputLock(out, command, log):
+        return _run_locked(ctx)
+
+
+def _run_locked(ctx: RunContext) -> ExperimentResult:
+    """The run, with the output folder locked: its steps, in order."""
+    finished = _open_folder(ctx)
+    if finished is not None:
+        return finished
+    started = time.time()
+    data, sets = _load_and_check(ctx)
+    pipeline = _build_pipeline(ctx, data)
+    record = _start_record(ctx, data, sets)
+    search, cv_seconds = _search(ctx, pipeline, sets)  # on the training set only
+    ranked = _rank(ctx, search, pipeline, cv_seconds)
+    refits = _refit_top(ctx, pipeline, ranked, sets)  # each scored once on the test set
+    _choose_best(refits)  # by CV, never by the test set
+    _save(ctx, refits, ranked)
+    return _report(ctx, record, refits, ranked, started)
+
+
+# ------------------------------------------------- step 0: the output folder
+def _open_folder(ctx: RunContext) -> ExperimentResult | None:
+    """A finished run's result; else ``None``, once what a killed run left is cleared.
+
+    A folder holding a run of other settings is refused.
+    """
+    out, config, log = ctx.out, ctx.config, ctx.log
+    run_path = out / "run.json"
+    previous = read_json(run_path) if run_path.is_file() else None
+    if previous and previous.get("config_key") != config.key():
+        raise ValueError(
+            f"{out} holds a run with other settings ({previous.get('config')}); "
+            "choose another --out folder or delete it"
+        )
+    if previous and previous.get("complete") and (out / "best_model.skmlp").is_file():
+        log(f"{out}: this run is complete; loading its results (delete run.json to redo it)")
+        return load_result(out, previous)
+    for tmp in remove_stale_temporaries(out / d for d in ("", "fits", "refits", "models", "plots")):
+        log(f"removed {tmp}, left by a run that was killed")
+    return None
+
+
+# -------------------------------------------------- step 1: the data, checked
+def _load_and_check(ctx: RunContext):
+    """The training and test sets, every setting checked against them before a fit."""
+    config = ctx.config
+    data = load_data(config, ctx.data_dir, ctx.out)
+    X_train, y_train = _subsample(data.X_train, data.y_train, config.n_train, config.random_state)
+    X_test, y_test = _subsample(data.X_test, data.y_test, config.n_test, config.random_state)
+    _check_against_data(config, y_train)
+    unseen = set(np.unique(y_test)) - set(np.unique(y_train))
+    if unseen:
+        raise ValueError(f"the test set has classes the training set lacks: {sorted(unseen)}")
+    return data, Sets(X_train, y_train, X_test, y_test)
+
+
 def _subsample(X, y, n, seed):
     if n is None or n >= len(y):
         return X, y
@@ -136,11 +301,160 @@ def _check_holdout(name: str, value, n_val: int, counts) -> None:
         )
 
 
-def _refit(name, pipeline, data, out: Path, log) -> tuple[dict, Pipeline]:
+# ------------------------------------------------------ step 2: the pipeline
+def _build_pipeline(ctx: RunContext, data) -> Pipeline:
+    """The pipeline every candidate shares: the config's scaler and fixed settings."""
+    config = ctx.config
+    scaler = config.preprocessing
+    if scaler == "auto":
+        scaler = "pixels" if data.pixel_max else "standard"
+    if scaler == "pixels" and not data.pixel_max:
+        raise ConfigError(f"preprocessing 'pixels' needs image data; {config.dataset} is not")
+    return make_pipeline(
+        data.pixel_max,
+        scaler,
+        **{
+            "max_iter": config.epochs,
+            "batch_size": config.batch_size,
+            "learning_rate_init": config.learning_rate_init,
+            "random_state": config.random_state,
+            **config.estimator,
+        },
+    )
+
+
+# ------------------------------------------------------- step 3: the record
+def _start_record(ctx: RunContext, data, sets: Sets) -> dict:
+    """Say what runs, and record it in ``run.json`` (not yet complete)."""
+    import keras
+
+    config, (X_train, y_train, _, y_test) = ctx.config, sets
+    validation = (
+        f"{config.cv} folds"
+        if config.validation_size is None
+        else f"a validation split of {config.validation_size}"
+    )
+    ctx.log(
+        f"{config.dataset}: {len(y_train)} training and {len(y_test)} test rows, "
+        f"{X_train.shape[1]} features; {config.search} search, {validation}, "
+        f"{config.epochs} epochs; Keras backend {keras.backend.backend()}"
+    )
+    record = {
+        "config": asdict(config),
+        "config_key": config.key(),
+        "dataset": {
+            "name": config.dataset,
+            "sha256": data.sha256,
+            "files": data.files,
+            "n_train": len(y_train),
+            "n_test": len(y_test),
+            "n_features": int(X_train.shape[1]),
+        },
+        "keras_backend": keras.backend.backend(),
+        "versions": versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.processor()},
+        "seeds": {"folds": config.random_state, "networks": config.random_state},
+        "command": ctx.command or " ".join(sys.argv),
+        "n_jobs": ctx.n_jobs,
+        "complete": False,
+    }
+    atomic_write_json(ctx.out / "run.json", record)
+    return record
+
+
+# ------------------------------------------------------- step 4: the search
+def _search(ctx: RunContext, pipeline: Pipeline, sets: Sets):
+    """Run the config's search, resumable from ``out/fits``; return it and its seconds."""
+    config, X, y = ctx.config, sets.X_train, sets.y_train
+    store = ctx.out / "fits"
+    store.mkdir(exist_ok=True)
+    sizes = planned_fits(config, len(y))
+    cached = [read_json(p) for p in store.glob("*.json")]
+    if cached:
+        ctx.log(f"resuming: {len(cached)} of {len(sizes)} CV fits already done")
+    progress = _progress(ctx, sizes, cached, X, y)
+    n_jobs = -1 if config.dask_scheduler else ctx.n_jobs  # -1: every worker of the cluster
+    with progress_bar(progress["bar"], len(sizes), show=ctx.verbose):
+        search = build_search(config, pipeline, store, n_jobs, progress if ctx.verbose else None)
+        cv_start = time.time()
+        if config.dask_scheduler:
+            _fit_on_dask(search, config.dask_scheduler, X, y, ctx.log)
+        else:
+            if n_jobs == 1 and len(cached) < len(sizes) and config.space is None:
+                _compile_ahead(pipeline, config, X, y)
+            search.fit(X, y)
+    return search, time.time() - cv_start
+
+
+def _progress(ctx: RunContext, sizes: list, cached: list, X, y) -> dict:
+    """What the fits need to report progress: the plan, its costs, what is already done."""
+    config = ctx.config
+    n_features, n_classes = X.shape[1], len(np.unique(y))
+    if config.space is None:  # the seed's architectures, each for every fold
+        n_splits = len(sizes) // len(config.archs)
+        costs = [a.n_params(n_features, n_classes) for a in config.archs for _ in range(n_splits)]
+    else:
+        costs = [_network_cost(config, n_features, n_classes) * s for s in sizes]
+    split = next(splitter(config).split(X, y))[0]
+    return {
+        "total": len(sizes),
+        "fit_params": costs,
+        # a halving search's rounds, each fit's share of a full fit
+        "fractions": sizes if config.search.startswith("halving") else None,
+        "epochs": config.epochs,
+        "rows": len(split),
+        "cached_keys": {r["key"] for r in cached},
+        "started": time.time(),
+        # arithmetic of a fit per network parameter: forward and backward passes
+        "flops_per_param": 6.0 * len(split) * config.epochs,
+        "bar": str(ctx.out.resolve()),
+    }
+
+
+# ------------------------------------------------------ step 5: the ranking
+def _rank(ctx: RunContext, search, pipeline: Pipeline, seconds: float) -> Ranked:
+    """Every candidate's CV scores at the last round it reached, best first."""
+    cv_results = pd.DataFrame(search.cv_results_)
+    ranking = rank_candidates(search, pipeline, ctx.out / "fits", ctx.config)
+    cv_results.insert(0, "candidate", cv_candidate_names(search, ranking, ctx.config))
+    return Ranked(ranking, cv_results, seconds)
+
+
+# ------------------------------------------------------- step 6: the refits
+def _refit_top(ctx: RunContext, pipeline: Pipeline, ranked: Ranked, sets: Sets) -> Refits:
+    """Refit the ``report_top`` best on all training data; score each once on the test set."""
+    from .._progress import estimate_left, format_seconds
+
+    config = ctx.config
+    top = ranked.ranking.head(config.report_top)
+    rows, histories, models, refit_times = [], {}, {}, []
+    refits = Refits(pd.DataFrame(), histories, models, started=time.time())
+    sizes = [int(r) for r in top["n_params"]]
+    for i, candidate in enumerate(top.to_dict("records")):
+        name = candidate["candidate"]
+        cand_pipe = _refit_pipeline(pipeline, candidate["_params"], config)
+        refit, model = _refit(ctx, name, cand_pipe, sets)
+        rows.append(candidate_row(candidate, cand_pipe[-1].get_params(), refit))
+        histories[name] = refit["history"]
+        models[name] = model
+        refit_times.append((sizes[i], refit["fit_time"]))
+        if i + 1 < len(top):
+            flops = 6.0 * len(sets.y_train) * config.epochs
+            left = estimate_left(refit_times, sizes[i + 1 :], flops)
+            ctx.log(
+                f"  refits: {i + 1}/{len(top)} done, "
+                f"{time.time() - refits.started:.0f}s elapsed, {format_seconds(left)} left"
+            )
+    refits.results = pd.DataFrame(rows)
+    return refits
+
+
+def _refit(ctx: RunContext, name: str, pipeline: Pipeline, sets: Sets) -> tuple[dict, Pipeline]:
     """Refit one candidate on the whole training set, or load the stored refit."""
+    out, log = ctx.out, ctx.log
     record_path = out / "refits" / f"{name}.json"
     model_path = out / "models" / f"{name}.skmlp"
-    X_train, y_train, X_test, y_test = data
+    X_train, y_train, X_test, y_test = sets
     key = fit_key(pipeline, X_train, y_train, X_test, y_test)
     if record_path.is_file() and model_path.is_file():
         record = read_json(record_path)
@@ -196,246 +510,67 @@ def _refit(name, pipeline, data, out: Path, log) -> tuple[dict, Pipeline]:
     return record, model
 
 
-def run_experiment(
-    config: ExperimentConfig | None = None,
-    *,
-    data_dir=None,
-    out: str | Path | None = None,
-    n_jobs: int | None = 1,
-    plots: bool = True,
-    verbose: bool = True,
-    command: str | None = None,
-) -> ExperimentResult:
-    """Run the cross-validated search and write its artefacts.
-
-    Parameters
-    ----------
-    config : ExperimentConfig or None, default=None
-        What to run (:func:`load_config` reads one from a search file); ``None``
-        is :data:`SEED_CONFIG`, the seed's six architectures on digits.
-    data_dir : str, path or None, default=None
-        Folder of the IDX files (see :mod:`skmlp.datasets`).
-    out : str, path or None, default=None
-        Output folder; created if needed. ``None`` is
-        :func:`default_output_dir` of the run's name or dataset
-        (``skmlp_results/<name>``). A run with other settings already in it is
-        refused, so that results are never mixed, and so is a second run while
-        one is using it.
-    n_jobs : int or None, default=1
-        Parallel CV fits (``-1`` on a Dask cluster: every worker).
-    plots : bool, default=True
-        Draw the PNG plots (needs matplotlib).
-    verbose : bool, default=True
-        Print progress.
-    command : str or None, default=None
-        Command line to record in ``run.json``.
-
-    Returns
-    -------
-    ExperimentResult
-        Tables, the best model and where everything was written.
-    """
-    config = config or ExperimentConfig()
-    config.validate()
-    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
-        raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
-    out = check_output_dir(default_output_dir(config.label) if out is None else out)
-    log = print if verbose else (lambda *a, **k: None)
-    with OutputLock(out, command, log):
-        return _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command)
-
-
-def _load_and_check(config, out, data_dir):
-    """The training and test sets, every setting checked against them before a fit."""
-    data = load_data(config, data_dir, out)
-    X_train, y_train = _subsample(data.X_train, data.y_train, config.n_train, config.random_state)
-    X_test, y_test = _subsample(data.X_test, data.y_test, config.n_test, config.random_state)
-    _check_against_data(config, y_train)
-    unseen = set(np.unique(y_test)) - set(np.unique(y_train))
-    if unseen:
-        raise ValueError(f"the test set has classes the training set lacks: {sorted(unseen)}")
-    return data, (X_train, y_train, X_test, y_test)
-
-
-def _pipeline(config, data) -> Pipeline:
-    scaler = config.preprocessing
-    if scaler == "auto":
-        scaler = "pixels" if data.pixel_max else "standard"
-    if scaler == "pixels" and not data.pixel_max:
-        raise ConfigError(f"preprocessing 'pixels' needs image data; {config.dataset} is not")
-    return make_pipeline(
-        data.pixel_max,
-        scaler,
-        **{
-            "max_iter": config.epochs,
-            "batch_size": config.batch_size,
-            "learning_rate_init": config.learning_rate_init,
-            "random_state": config.random_state,
-            **config.estimator,
-        },
-    )
-
-
-def _run_locked(config, out, log, data_dir, n_jobs, plots, verbose, command) -> ExperimentResult:
-    """The run, with the output folder locked: the search, the refits, the reports."""
-    run_path = out / "run.json"
-    previous = read_json(run_path) if run_path.is_file() else None
-    if previous and previous.get("config_key") != config.key():
-        raise ValueError(
-            f"{out} holds a run with other settings ({previous.get('config')}); "
-            "choose another --out folder or delete it"
-        )
-    if previous and previous.get("complete") and (out / "best_model.skmlp").is_file():
-        log(f"{out}: this run is complete; loading its results (delete run.json to redo it)")
-        return load_result(out, previous)
-
-    for tmp in remove_stale_temporaries(out / d for d in ("", "fits", "refits", "models", "plots")):
-        log(f"removed {tmp}, left by a run that was killed")
-    started = time.time()
-    data, (X_train, y_train, X_test, y_test) = _load_and_check(config, out, data_dir)
-    pipeline = _pipeline(config, data)
-    import keras
-
-    validation = (
-        f"{config.cv} folds"
-        if config.validation_size is None
-        else f"a validation split of {config.validation_size}"
-    )
-    log(
-        f"{config.dataset}: {len(y_train)} training and {len(y_test)} test rows, "
-        f"{X_train.shape[1]} features; {config.search} search, {validation}, "
-        f"{config.epochs} epochs; Keras backend {keras.backend.backend()}"
-    )
-    record = {
-        "config": asdict(config),
-        "config_key": config.key(),
-        "dataset": {
-            "name": config.dataset,
-            "sha256": data.sha256,
-            "files": data.files,
-            "n_train": len(y_train),
-            "n_test": len(y_test),
-            "n_features": int(X_train.shape[1]),
-        },
-        "keras_backend": keras.backend.backend(),
-        "versions": versions(),
-        "machine": {"platform": platform.platform(), "processor": platform.processor()},
-        "seeds": {"folds": config.random_state, "networks": config.random_state},
-        "command": command or " ".join(sys.argv),
-        "n_jobs": n_jobs,
-        "complete": False,
-    }
-    atomic_write_json(run_path, record)
-
-    # 1. the search, validated on the training set only
-    search, cv_time = _search(config, pipeline, out, X_train, y_train, n_jobs, log, verbose)
-    cv_results = pd.DataFrame(search.cv_results_)
-    ranking = rank_candidates(search, pipeline, out / "fits", config)
-    cv_results.insert(0, "candidate", cv_candidate_names(search, ranking, config))
-
-    # 2. refit the best candidates on all training data, score each once on the test set
-    top = ranking.head(config.report_top)
-    rows, histories, models, refit_times = [], {}, {}, []
-    refit_start = time.time()
-    sizes = [int(r) for r in top["n_params"]]
-    for i, ranked in enumerate(top.to_dict("records")):
-        name = ranked["candidate"]
-        cand_pipe = _refit_pipeline(pipeline, ranked["_params"], config)
-        refit, model = _refit(name, cand_pipe, (X_train, y_train, X_test, y_test), out, log)
-        rows.append(candidate_row(ranked, cand_pipe[-1].get_params(), refit))
-        histories[name] = refit["history"]
-        models[name] = model
-        refit_times.append((sizes[i], refit["fit_time"]))
-        if i + 1 < len(top):
-            from .._progress import estimate_left, format_seconds
-
-            left = estimate_left(refit_times, sizes[i + 1 :], 6.0 * len(y_train) * config.epochs)
-            log(
-                f"  refits: {i + 1}/{len(top)} done, {time.time() - refit_start:.0f}s elapsed, "
-                f"{format_seconds(left)} left"
-            )
-
-    results = pd.DataFrame(rows)
+# ------------------------------------------------ step 7: the best, by CV
+def _choose_best(refits: Refits) -> None:
+    """Mark the best by cross-validated accuracy (never by test score)."""
+    results = refits.results
     results["best"] = results["rank_cv"] == results["rank_cv"].min()
-    best_name = results.loc[results["best"], "architecture"].iloc[0]
-    best_model = models[best_name]
+    refits.best = results.loc[results["best"], "architecture"].iloc[0]
 
-    # 3. artefacts, each written atomically
+
+# ---------------------------------------------------- step 8: the artefacts
+def _save(ctx: RunContext, refits: Refits, ranked: Ranked) -> None:
+    """The best model, the tables and the plots, each written atomically."""
     from .._persistence import save
 
+    out, results, best_model = ctx.out, refits.results, refits.models[refits.best]
     save(best_model, out / "best_model.skmlp")  # safe to share and to load
     atomic_write(out / "best_model.joblib", lambda tmp: joblib.dump(best_model, tmp))
     atomic_write_text(out / "results.csv", results.to_csv(index=False))
-    public = ranking.drop(columns="_params")
+    public = ranked.public
     atomic_write_text(out / "ranking.csv", public.to_csv(index=False))
-    atomic_write_text(out / "results.md", markdown_table(results, public, config.dataset))
-    atomic_write_text(out / "cv_results.csv", cv_results.to_csv(index=False))
-    if plots:
+    atomic_write_text(out / "results.md", markdown_table(results, public, ctx.config.dataset))
+    atomic_write_text(out / "cv_results.csv", ranked.cv_results.to_csv(index=False))
+    if ctx.plots:
         draw_plots(
-            out, results, public, histories, models,
-            validation_split=config.validation_size is not None,
+            out, results, public, refits.histories, refits.models,
+            validation_split=ctx.config.validation_size is not None,
         )  # fmt: skip
+
+
+# ------------------------------------------------------- step 9: the report
+def _report(
+    ctx: RunContext, record: dict, refits: Refits, ranked: Ranked, started: float
+) -> ExperimentResult:
+    """Complete ``run.json`` (checksums, timings), say where it all is, return the result."""
+    out = ctx.out
     record.update(
         complete=True,
-        best_architecture=best_name,
+        best_architecture=refits.best,
         artefacts={
             name: sha256_file(out / name) for name in ("best_model.skmlp", "best_model.joblib")
         },
         timings={
-            "cv_s": round(cv_time, 2),
-            "refit_s": round(time.time() - refit_start, 2),
+            "cv_s": round(ranked.seconds, 2),
+            "refit_s": round(time.time() - refits.started, 2),
             "total_s": round(time.time() - started, 2),
         },
     )
-    atomic_write_json(run_path, record)
-    log(f"best by CV accuracy: {best_name}; artefacts in {out}")
+    atomic_write_json(out / "run.json", record)
+    ctx.log(f"best by CV accuracy: {refits.best}; artefacts in {out}")
     return ExperimentResult(
-        results, cv_results, best_name, histories, out, record, best_model, ranking=public
+        refits.results,
+        ranked.cv_results,
+        refits.best,
+        refits.histories,
+        out,
+        record,
+        refits.models[refits.best],
+        ranking=ranked.public,
     )
 
 
-def _search(config, pipeline, out, X, y, n_jobs, log, verbose):
-    """Run the config's search, resumable from ``out/fits``; return it and its seconds."""
-    store = out / "fits"
-    store.mkdir(exist_ok=True)
-    sizes = planned_fits(config, len(y))
-    cached = [read_json(p) for p in store.glob("*.json")]
-    if cached:
-        log(f"resuming: {len(cached)} of {len(sizes)} CV fits already done")
-    n_features, n_classes = X.shape[1], len(np.unique(y))
-    if config.space is None:  # the seed's architectures, each for every fold
-        n_splits = len(sizes) // len(config.archs)
-        costs = [a.n_params(n_features, n_classes) for a in config.archs for _ in range(n_splits)]
-    else:
-        costs = [_network_cost(config, n_features, n_classes) * s for s in sizes]
-    split = next(splitter(config).split(X, y))[0]
-    progress = {
-        "total": len(sizes),
-        "fit_params": costs,
-        # a halving search's rounds, each fit's share of a full fit
-        "fractions": sizes if config.search.startswith("halving") else None,
-        "epochs": config.epochs,
-        "rows": len(split),
-        "cached_keys": {r["key"] for r in cached},
-        "started": time.time(),
-        # arithmetic of a fit per network parameter: forward and backward passes
-        "flops_per_param": 6.0 * len(split) * config.epochs,
-        "bar": str(out.resolve()),
-    }
-    if config.dask_scheduler:
-        n_jobs = -1  # every worker of the cluster
-    with progress_bar(progress["bar"], len(sizes), show=verbose):
-        search = build_search(config, pipeline, store, n_jobs, progress if verbose else None)
-        cv_start = time.time()
-        if config.dask_scheduler:
-            _fit_on_dask(search, config.dask_scheduler, X, y, log)
-        else:
-            if n_jobs == 1 and len(cached) < len(sizes) and config.space is None:
-                _compile_ahead(pipeline, config, X, y)
-            search.fit(X, y)
-    return search, time.time() - cv_start
-
-
+# ---------------------------------------------------- the search's helpers
 #: How long ``--dask-scheduler`` waits for the scheduler to answer.
 _DASK_CONNECT_TIMEOUT = "20s"
 
