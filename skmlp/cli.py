@@ -45,9 +45,6 @@ and downloaded into the cache when found nowhere.
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .architectures import SEED_ARCHITECTURES
-
-    names = ",".join(a.name for a in SEED_ARCHITECTURES)
     parser = argparse.ArgumentParser(
         prog="skmlp",
         description="Keras MLPs the scikit-learn way: compare architectures by "
@@ -57,7 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="{run,predict}")
     sub.required = True
+    _add_run(sub)
+    _add_predict(sub)
+    return parser
 
+
+def _add_run(sub) -> None:
+    """The ``run`` command's options."""
+    from .architectures import SEED_ARCHITECTURES
+
+    names = ",".join(a.name for a in SEED_ARCHITECTURES)
     run = sub.add_parser(
         "run",
         help="grid-search the seed's architectures, refit, test once, save",
@@ -102,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the results table")
     run.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
 
+
+def _add_predict(sub) -> None:
+    """The ``predict`` command's options."""
     pred = sub.add_parser(
         "predict",
         help="predict classes with a saved model",
@@ -126,7 +135,6 @@ def _parser() -> argparse.ArgumentParser:
         "only for a file you made yourself",
     )  # fmt: skip
     pred.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
-    return parser
 
 
 def _is_number(cell: str) -> bool:
