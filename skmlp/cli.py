@@ -112,14 +112,17 @@ def _add_predict(sub) -> None:
     pred = sub.add_parser(
         "predict",
         help="predict classes with a saved model",
-        description="Apply a model saved by 'skmlp run' (best_model.skmlp) to images in an "
-        "IDX file (.gz or raw), a .npy array or a .csv of pixel rows. The model's format is "
+        description="Apply a model saved by 'skmlp run' (best_model.skmlp) to the rows of an "
+        "IDX file (named *ubyte or *ubyte.gz), a .npy array, an .npz holding X, or a table "
+        "(.csv, .csv.gz, .parquet, .pq) of feature columns. The model's format is "
         "told from its content, not its name: .skmlp files are safe to load from anyone; a "
         "pickle (best_model.joblib) can run any code when loaded and is refused unless "
         "--trust-pickle is given.",
     )
     pred.add_argument("model", help="a model file: best_model.skmlp (safe to load)")
-    pred.add_argument("input", help="IDX, .npy or .csv file of raw pixels, one image per row")
+    pred.add_argument(
+        "input", help="IDX, .npy, .npz, .csv(.gz) or .parquet file of raw features, one row each"
+    )
     pred.add_argument("--proba", action="store_true", help="print class probabilities too")
     pred.add_argument("--output", help="write predictions to this .csv file instead of stdout")
     pred.add_argument(
@@ -133,6 +136,11 @@ def _add_predict(sub) -> None:
         "only for a file you made yourself",
     )  # fmt: skip
     pred.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
+
+
+def _note(message: str) -> None:
+    """A line on stderr, so that stdout stays the predictions' CSV."""
+    print(f"skmlp: {message}", file=sys.stderr)
 
 
 def _load_model(path: str, trust_pickle: bool):
@@ -217,7 +225,7 @@ def _cmd_predict(args, backend) -> int:
         raise IsADirectoryError(f"--output {args.output} is a folder; give a .csv file name")
     from ._features import read_features
 
-    X = read_features(args.input, args.header)
+    X = read_features(args.input, args.header, note=_note)
     model = _load_model(args.model, args.trust_pickle)
     if not hasattr(model, "predict_proba"):
         raise ValueError(f"{args.model} does not hold a classifier")

@@ -16,8 +16,12 @@ are not images). Sources, by the key that names them in a config's ``[data]``:
     folder (``test_split.json``), and reused from there.
 ``npz``
     A NumPy ``.npz`` with ``X_train, y_train, X_test, y_test``, or ``X, y``
-    (then split as above). Read without pickle, each array's declared size
-    checked against the file before it is allocated.
+    (then split as above).
+
+Files are read by :mod:`skmlp._features`, under the rules ``skmlp predict``
+follows too (size budgets, no pickle, every feature a finite number, a CSV's
+rows all as wide as its header, pandas' index column dropped); this module
+adds what training needs: the target column and the train/test layout.
 ``sklearn``
     One of scikit-learn's bundled datasets (``iris``, ``wine``,
     ``breast_cancer``, ``digits``) or one it has cached (``covtype``,
@@ -37,7 +41,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from .._features import FeatureFileError, check_feature_columns, read_npz, read_table
+from .._features import (
+    FeatureFileError,
+    check_feature_columns,
+    check_label,
+    read_arrays,
+    read_table,
+)
 from .._io import atomic_write_json
 from ._files import sha256_arrays, sha256_file
 from .config import ConfigError
@@ -47,18 +57,12 @@ __all__ = ["load_data"]
 _SKLEARN_BUNDLED = ("iris", "wine", "breast_cancer", "digits")
 _SKLEARN_CACHED = ("covtype", "olivetti_faces")
 _DEFAULT_TEST_SIZE = 0.2
-_NPZ_NAMES = ("X", "y", "X_train", "y_train", "X_test", "y_test")
 
 
 # ------------------------------------------------------------------ tables
 def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None):
     """Features and target of a table, every column checked."""
-    if target not in frame.columns:
-        raise ConfigError(
-            f"{path}: no target column {target!r}; its columns are "
-            f"{', '.join(map(str, frame.columns[:20]))}"
-            + (" ..." if len(frame.columns) > 20 else "")
-        )
+    check_label(frame.columns, target, path)
     y = frame[target]
     if y.isna().any():
         rows = np.flatnonzero(y.isna().to_numpy())[:5].tolist()
@@ -81,8 +85,8 @@ def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None):
 
 # --------------------------------------------------------------------- npz
 def _read_npz(path: Path) -> dict:
-    """The arrays of a training ``.npz``: its layout and every feature array checked."""
-    out = read_npz(path, _NPZ_NAMES)
+    """The arrays of a training ``.npz`` (features checked by the reader), their layout checked."""
+    out = read_arrays(path)
     pairs = {"X", "y"} if "X" in out or "y" in out else {"X_train", "y_train"}
     wanted = pairs | ({"X_test", "y_test"} & set(out))
     if not pairs <= set(out) or set(out) != wanted or ("X_test" in out) != ("y_test" in out):
@@ -99,8 +103,6 @@ def _read_npz(path: Path) -> dict:
                 f"{path}: {xk} must be 2-D and {yk} 1-D of as many rows; got {X.shape} and "
                 f"{y.shape}"
             )
-        if X.dtype.kind not in "biuf" or not np.isfinite(X.astype(np.float64)).all():
-            raise ConfigError(f"{path}: {xk} must hold finite numbers (dtype {X.dtype})")
     if "X_test" in out and out["X_test"].shape[1] != out.get("X_train", out.get("X")).shape[1]:
         raise ConfigError(f"{path}: X_test has another number of columns than X_train")
     return out
@@ -207,13 +209,13 @@ def _load(config, data_dir, out: Path | None) -> Bunch:
         path = Path(spec["path"])
         if "target" not in spec:
             raise ConfigError(f"[data] path = {path}: name its target column (target = ...)")
-        X, y, columns = _split_table(read_table(path), spec["target"], path)
+        X, y, columns = _split_table(read_table(path, spec["target"]), spec["target"], path)
         files = {"train": str(path)}
         sha = sha256_file(path)
         if "test_path" in spec:
             test_path = Path(spec["test_path"])
             X_test, y_test, _ = _split_table(
-                read_table(test_path), spec["target"], test_path, columns=columns
+                read_table(test_path, spec["target"]), spec["target"], test_path, columns=columns
             )
             files["test"] = str(test_path)
             sha = hashlib.sha256((sha + sha256_file(test_path)).encode()).hexdigest()
