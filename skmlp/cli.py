@@ -9,8 +9,6 @@ dataset, missing data, unwritable folder, bad file) print one line and exit with
 from __future__ import annotations
 
 import argparse
-import csv
-import math
 import os
 import sys
 from pathlib import Path
@@ -45,9 +43,6 @@ and downloaded into the cache when found nowhere.
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .architectures import SEED_ARCHITECTURES
-
-    names = ",".join(a.name for a in SEED_ARCHITECTURES)
     parser = argparse.ArgumentParser(
         prog="skmlp",
         description="Keras MLPs the scikit-learn way: compare architectures by "
@@ -57,7 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="{run,predict}")
     sub.required = True
+    _add_run(sub)
+    _add_predict(sub)
+    return parser
 
+
+def _add_run(sub) -> None:
+    """The ``run`` command's options."""
+    from .architectures import SEED_ARCHITECTURES
+
+    names = ",".join(a.name for a in SEED_ARCHITECTURES)
     run = sub.add_parser(
         "run",
         help="grid-search the seed's architectures, refit, test once, save",
@@ -102,17 +106,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the results table")
     run.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
 
+
+def _add_predict(sub) -> None:
+    """The ``predict`` command's options."""
     pred = sub.add_parser(
         "predict",
         help="predict classes with a saved model",
-        description="Apply a model saved by 'skmlp run' (best_model.skmlp) to images in an "
-        "IDX file (.gz or raw), a .npy array or a .csv of pixel rows. The model's format is "
+        description="Apply a model saved by 'skmlp run' (best_model.skmlp) to the rows of an "
+        "IDX file (named *ubyte or *ubyte.gz), a .npy array, an .npz holding X, or a table "
+        "(.csv, .csv.gz, .parquet, .pq) of feature columns. The model's format is "
         "told from its content, not its name: .skmlp files are safe to load from anyone; a "
         "pickle (best_model.joblib) can run any code when loaded and is refused unless "
         "--trust-pickle is given.",
     )
     pred.add_argument("model", help="a model file: best_model.skmlp (safe to load)")
-    pred.add_argument("input", help="IDX, .npy or .csv file of raw pixels, one image per row")
+    pred.add_argument(
+        "input", help="IDX, .npy, .npz, .csv(.gz) or .parquet file of raw features, one row each"
+    )
     pred.add_argument("--proba", action="store_true", help="print class probabilities too")
     pred.add_argument("--output", help="write predictions to this .csv file instead of stdout")
     pred.add_argument(
@@ -126,138 +136,11 @@ def _parser() -> argparse.ArgumentParser:
         "only for a file you made yourself",
     )  # fmt: skip
     pred.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
-    return parser
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
-
-
-def _is_default_header(cells: list[str]) -> bool:
-    """pandas' default header (0, 1, ..., n-1), or the same counted from 1."""
-    values = [float(c) for c in cells]
-    return values in (list(range(len(cells))), list(range(1, len(cells) + 1)))
-
-
-def _csv_layout(path: Path, header: str) -> tuple[bool, bool]:
-    """Whether the first row is a header, and whether the first column is an index."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        first = next(csv.reader(f), None)
-    if not first or not any(cell.strip() for cell in first):
-        raise ValueError(f"{path}: the file is empty (or its first line is)")
-    # pandas writes its index under an empty header cell: `df.to_csv(path)`
-    index = header != "no" and len(first) > 1 and first[0].strip() == ""
-    cells = first[1:] if index else first
-    numeric = [_is_number(c) for c in cells]
-    if header == "yes" or index:
-        return True, index
-    if header == "no":
-        return False, False
-    if all(numeric):
-        return _is_default_header(cells), False
-    if not any(numeric):
-        return True, False  # names, such as pixel0, pixel1, ...
-    col = numeric.index(False) + 1
-    raise ValueError(
-        f"{path}: cannot tell whether the first row is a header: it mixes numbers and text "
-        f"(column {col}: {cells[col - 1]!r}); pass --header yes or --header no"
-    )
-
-
-def _bad_cell(path: Path, skip: int, index: bool) -> str:
-    """Where the first cell that is not a number is, in words (the slow path)."""
-    width = None
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        for row_number, row in enumerate(reader, start=1 - skip):
-            if row_number < 1:
-                continue
-            row = row[1:] if index else row
-            if width is None:
-                width = len(row)
-            if len(row) != width:
-                return (
-                    f"data row {row_number} (line {reader.line_num}) has {len(row)} cells, "
-                    f"the first has {width}"
-                )
-            for col, cell in enumerate(row, start=1):
-                if not _is_number(cell):
-                    return (
-                        f"data row {row_number} (line {reader.line_num}), column {col}: "
-                        f"{cell!r} is not a number"
-                    )
-    return "a cell is not a number"  # pragma: no cover - pandas and csv disagree
-
-
-def _read_csv(path: Path, header: str):
-    import numpy as np
-    import pandas as pd
-
-    has_header, index = _csv_layout(path, header)
-    try:
-        frame = pd.read_csv(path, header=None, skiprows=int(has_header), dtype=np.float64,
-                            skip_blank_lines=False, encoding="utf-8-sig")  # fmt: skip
-    except pd.errors.EmptyDataError:
-        frame = None
-    except ValueError:  # a cell that is not a number, or a ragged row
-        raise ValueError(f"{path}: {_bad_cell(path, int(has_header), index)}") from None
-    if frame is None or frame.empty:
-        what = "a header row but no data rows" if has_header else "no data rows"
-        raise ValueError(f"{path}: the file has {what}")
-    X = frame.to_numpy()[:, 1:] if index else frame.to_numpy()
-    if not np.isfinite(X).all():
-        raise ValueError(f"{path}: {_bad_cell(path, int(has_header), index)}")
-    if index:
-        print(f"skmlp: {path}: first column is an index (empty header cell); ignored",
-              file=sys.stderr)  # fmt: skip
-    return X
-
-
-def _read_npy(path: Path):
-    import numpy as np
-
-    try:
-        X = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise ValueError(
-                f"{path}: holds Python objects (a pickled array), which skmlp does not load; "
-                "save a numeric array"
-            ) from None
-        raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
-    if not isinstance(X, np.ndarray):
-        raise ValueError(f"{path}: an .npz archive, not one .npy array")
-    if X.ndim == 0:
-        raise ValueError(f"{path}: holds a single value (a 0-d array); expected one image per row")
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"{path}: holds {X.dtype} values; expected numbers")
-    if X.size == 0:
-        raise ValueError(f"{path}: holds no images (shape {X.shape})")
-    return X
-
-
-def _read_input(path: str, header: str = "auto"):
-    import numpy as np
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"input file {path} does not exist")
-    name = p.name.lower()
-    if name.endswith(".npy"):
-        X = _read_npy(p)
-    elif name.endswith(".csv"):
-        X = _read_csv(p, header)
-    else:
-        from .datasets import read_idx
-
-        X = read_idx(p)
-    X = np.asarray(X)
-    if X.ndim == 1:
-        X = X.reshape(1, -1)
-    return X.reshape(len(X), -1)
+def _note(message: str) -> None:
+    """A line on stderr, so that stdout stays the predictions' CSV."""
+    print(f"skmlp: {message}", file=sys.stderr)
 
 
 def _load_model(path: str, trust_pickle: bool):
@@ -340,7 +223,9 @@ def _cmd_predict(args, backend) -> int:
         raise FileNotFoundError(f"model file {args.model} does not exist")
     if args.output and Path(args.output).is_dir():
         raise IsADirectoryError(f"--output {args.output} is a folder; give a .csv file name")
-    X = _read_input(args.input, args.header)
+    from ._features import read_features
+
+    X = read_features(args.input, args.header, note=_note)
     model = _load_model(args.model, args.trust_pickle)
     if not hasattr(model, "predict_proba"):
         raise ValueError(f"{args.model} does not hold a classifier")

@@ -194,14 +194,80 @@ def test_explicit_header_option(model_file, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "array, needle",
-    [(np.float64(3.0), "single value"), (np.array(["a", "b"]), "expected numbers"),
-     (np.zeros((0, 64)), "no images")],
+    [(np.float64(3.0), "single value"), (np.array(["a", "b"]), "must hold finite numbers"),
+     (np.zeros((0, 64)), "no rows")],
     ids=["0-d", "strings", "no-rows"],
 )  # fmt: skip
 def test_bad_npy_is_a_one_line_error(array, needle, model_file, tmp_path, capsys):
     np.save(tmp_path / "x.npy", array)
     code, _, err = _predict(model_file[0], tmp_path / "x.npy", capsys)
     assert code == 2 and err.count("\n") == 1 and needle in err, err
+
+
+# ------------------------------ the rules of skmlp._features, for predict
+def test_more_sources_predict_the_same(model_file, tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    model, X, expected = model_file
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
+    frame.to_csv(tmp_path / "x.csv.gz", index=False)
+    frame.to_parquet(tmp_path / "x.parquet", index=False)
+    np.savez(tmp_path / "x.npz", X=X)
+    for name in ["x.csv.gz", "x.parquet", "x.npz"]:
+        code, out, err = _predict(model, tmp_path / name, capsys)
+        assert code == 0, err
+        table = pd.read_csv(__import__("io").StringIO(out))
+        np.testing.assert_array_equal(table["prediction"], expected)
+
+
+def _bomb(path):
+    """A tiny .npy whose header declares 10**12 float64 values."""
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)}
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+    return path
+
+
+@pytest.mark.parametrize(
+    "write, needle",
+    [
+        (lambda p: write_idx(p.with_suffix(".dat"), np.zeros((2, 8, 8), np.uint8)) or
+         p.with_suffix(".dat"), "not a file skmlp reads"),
+        (lambda p: _bomb(p.with_suffix(".npy")), "declares 8,000,000,000,000 bytes"),
+        (lambda p: np.save(p.with_suffix(".npy"), np.full((2, 64), np.nan)) or
+         p.with_suffix(".npy"), "must hold finite numbers, not NaN or inf"),
+        (lambda p: np.save(p.with_suffix(".npy"), np.ones((2, 64), bool)) or
+         p.with_suffix(".npy"), "must hold finite numbers, not bool values"),
+        (lambda p: _csv(p.with_suffix(".csv"), [[f"p{i}" for i in range(63)], ["1"] * 64]),
+         r"data row 1 \(line 2\) has 64 cells, the header has 63"),
+        (lambda p: p.with_suffix(".npy"), r"data file .*x\.npy does not exist"),
+    ],
+    ids=["idx-without-its-name", "npy-bomb", "npy-nan", "npy-bool", "csv-short-header",
+         "missing"],
+)  # fmt: skip
+def test_predict_input_rules(write, needle, model_file, tmp_path, capsys):
+    path = write(tmp_path / "x")
+    code, out, err = _predict(model_file[0], path, capsys)
+    assert code == 2 and out == "", err
+    assert err.count("\n") == 1 and __import__("re").search(needle, err), err
+
+
+def test_a_column_of_booleans_is_not_read_as_numbers(model_file, tmp_path, capsys):
+    # pandas reads a column of True/False as 1.0/0.0 when told to read floats
+    path = _csv(tmp_path / "x.csv", [["True"] + ["0"] * 63, ["False"] + ["1"] * 63])
+    code, out, err = _predict(model_file[0], path, capsys, "--header", "no")
+    assert code == 2 and out == "", err
+    assert "data row 1 (line 1), column 1: 'True' is not a number" in err, err
+
+
+def test_an_idx_file_over_the_memory_budget_is_refused(model_file, tmp_path, capsys,
+                                                      monkeypatch):  # fmt: skip
+    import skmlp._features
+
+    path = tmp_path / "x-idx3-ubyte"
+    write_idx(path, np.zeros((5, 8, 8), np.uint8))  # 320 bytes of pixels
+    monkeypatch.setattr(skmlp._features, "memory_budget", lambda: 100)
+    code, _, err = _predict(model_file[0], path, capsys)
+    assert code == 2 and "over the limit of 100 bytes" in err, err
 
 
 def test_help_points_to_the_safe_model_first(capsys):

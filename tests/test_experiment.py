@@ -189,7 +189,7 @@ def test_resumable_search_equals_plain_grid_search(finished):
 
 
 def test_finished_run_is_reused_without_fitting(finished, monkeypatch):
-    import skmlp.experiment
+    import skmlp.experiment.run
 
     result, out = finished
 
@@ -202,7 +202,7 @@ def test_finished_run_is_reused_without_fitting(finished, monkeypatch):
     # a reused run loads no data, fits nothing and writes nothing (the lock aside)
     monkeypatch.setattr(MLPClassifier, "fit", refuse("fitted a network"))
     monkeypatch.setattr(MLPClassifier, "partial_fit", refuse("fitted a network"))
-    monkeypatch.setattr(skmlp.experiment, "_load_and_check", refuse("loaded the data again"))
+    monkeypatch.setattr(skmlp.experiment.run, "_load_and_check", refuse("loaded the data again"))
 
     def files():
         return {
@@ -285,19 +285,19 @@ def test_resume_after_kill(tmp_path, monkeypatch):
 
 
 def test_time_left_estimate():
-    from skmlp.experiment import _estimate_left
+    from skmlp._progress import estimate_left
 
     # fixed cost 1 s plus 1 s per 1000 parameters, seen at two sizes
     done = [(1000, 2.0), (1000, 2.0), (3000, 4.0)]
-    assert _estimate_left(done, [5000, 1000]) == pytest.approx(6.0 + 2.0)
+    assert estimate_left(done, [5000, 1000]) == pytest.approx(6.0 + 2.0)
     # one fit of a size, which holds its compile, and that size still to come:
     # no estimate until its second fit tells compile and training apart
-    assert _estimate_left([(1000, 2.0)], [1000, 1000]) is None
+    assert estimate_left([(1000, 2.0)], [1000, 1000]) is None
     # only new sizes to come: bounded by "fixed cost only" and "cost
     # proportional to size" (tests/test_progress.py)
-    assert 2.0 <= _estimate_left([(1000, 2.0)], [9000]) <= 18.0
-    assert _estimate_left([], [1000]) is None
-    assert _estimate_left(done, []) == 0.0
+    assert 2.0 <= estimate_left([(1000, 2.0)], [9000]) <= 18.0
+    assert estimate_left([], [1000]) is None
+    assert estimate_left(done, []) == 0.0
 
 
 @pytest.mark.skipif(
@@ -373,11 +373,11 @@ def test_results_folder_is_verified_before_reuse(tmp_path, monkeypatch):
 def test_one_run_per_output_folder(tmp_path, capsys):
     import socket
 
-    from skmlp.experiment import _OutputLock
+    from skmlp.experiment._files import OutputLock
 
     out = tmp_path / "busy"
     out.mkdir()
-    with _OutputLock(out, "skmlp run (the other one)", print):
+    with OutputLock(out, "skmlp run (the other one)", print):
         with pytest.raises(OSError, match=f"in use by another skmlp run \\(pid {os.getpid()} "
                                           f"on {socket.gethostname()}"):  # fmt: skip
             run_experiment(ExperimentConfig(**TINY), out=out, verbose=False, plots=False)
@@ -388,7 +388,7 @@ def test_one_run_per_output_folder(tmp_path, capsys):
     )
     with pytest.raises(ValueError, match="unknown dataset"):  # settings are checked first
         run_experiment(ExperimentConfig(**(TINY | {"dataset": "x"})), out=out, verbose=False)
-    with _OutputLock(out, None, print):
+    with OutputLock(out, None, print):
         pass
     assert "taking over the lock of a run that is no longer running" in capsys.readouterr().out
 

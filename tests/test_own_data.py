@@ -59,17 +59,33 @@ def test_csv_with_a_test_file(tmp_path):
     "damage, message",
     [
         (lambda f: f.drop(columns="species"), "no target column 'species'; its columns are"),
-        (lambda f: f.assign(colour="red"), "feature column 'colour' is not numeric (e.g. 'red'"),
+        (
+            lambda f: f.assign(colour="red"),
+            {
+                # a CSV's cells are named by data row, line and column
+                ".csv": "data row 1 (line 2), column 6 ('colour'): 'red' is not a number",
+                ".parquet": "feature column 'colour' is not numeric (e.g. 'red'",
+            },
+        ),
         (
             lambda f: f.assign(**{"petal width (cm)": f["petal width (cm)"].where(f.index != 7)}),
-            "feature column 'petal width (cm)' has missing values in rows [7]",
+            {
+                ".csv": "data row 8 (line 9), column 4 ('petal width (cm)'): '' is not a number",
+                ".parquet": "feature column 'petal width (cm)' has missing values in rows [7]",
+            },
         ),
         (
             lambda f: f.assign(species=f["species"].where(f.index != 3)),
             "the target column 'species' is empty in rows [3]",
         ),
         (lambda f: f[["species"]], "no feature columns besides the target"),
-        (lambda f: f.assign(flag=f.index % 2 == 0), "feature column 'flag' is not numeric"),
+        (
+            lambda f: f.assign(flag=f.index % 2 == 0),
+            {
+                ".csv": "data row 1 (line 2), column 6 ('flag'): 'True' is not a number",
+                ".parquet": "feature column 'flag' is not numeric",
+            },
+        ),
     ],
 )
 def test_bad_columns_are_named(tmp_path, suffix, damage, message):
@@ -83,6 +99,7 @@ def test_bad_columns_are_named(tmp_path, suffix, damage, message):
         frame.to_parquet(path, index=False)
     with pytest.raises(ConfigError) as info:
         load_data(config(path=str(path), target="species"))
+    message = message[suffix] if isinstance(message, dict) else message
     assert message in str(info.value) and str(path) in str(info.value)
 
 
@@ -155,6 +172,85 @@ def test_an_npz_bomb_is_refused_before_allocating(tmp_path):
         load_data(config(npz=str(path)))
 
 
+# ------------------------------------ the rules of skmlp._features, for training
+def test_an_index_column_is_dropped_not_used_as_a_feature(tmp_path):
+    path = tmp_path / "iris.csv"
+    iris_frame().to_csv(path)  # pandas' defaults: its index under an empty header cell
+    with pytest.warns(UserWarning, match="first column is an index"):
+        data = load_data(config(path=str(path), target="species"))
+    assert data.X_train.shape[1] == 4
+    assert data.feature_names == list(iris_frame().columns[:4])
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a,b,species\n", "the file has a header row but no data rows"),
+        ("a,b,species\n1,2,x\n\n3,4,y\n", "data row 2 (line 3) has 0 cells, the header has 3"),
+        ("a,b,species\n1,2,x\n3,4\n", "data row 2 (line 3) has 2 cells, the header has 3"),
+        ("a,b,species\n1,2,x\n3,4,y,5\n", "data row 2 (line 3) has 4 cells, the header has 3"),
+        ("a,species\n1,2,x\n3,4,y\n", "data row 1 (line 2) has 3 cells, the header has 2"),
+    ],
+    ids=["header-only", "blank-line", "short-row", "long-row", "short-header"],
+)
+def test_every_csv_row_has_the_headers_cells(tmp_path, text, message):
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_data(config(path=str(path), target="species"))
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_a_csv_over_the_memory_budget_is_refused_before_it_is_read(tmp_path, monkeypatch, suffix):
+    import pandas as pd
+
+    import skmlp._features
+
+    path = tmp_path / f"iris{suffix}"
+    iris_frame().to_csv(path, index=False)  # gzipped by its name
+    # four bytes a character: a limit of 1,500 characters, under the text's size but
+    # over the .gz file's, so that the .gz is measured decompressed
+    monkeypatch.setattr(skmlp._features, "memory_budget", lambda: 6000)
+    assert 1500 < len(iris_frame().to_csv(index=False))
+    assert suffix == ".csv" or path.stat().st_size < 1500
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: pytest.fail("read the file"))
+    with pytest.raises(ConfigError, match="over 1,500 bytes of text"):
+        load_data(config(path=str(path), target="species"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npz"])
+def test_a_source_without_rows_is_refused(tmp_path, suffix):
+    path = tmp_path / f"empty{suffix}"
+    empty = iris_frame().iloc[:0]
+    if suffix == ".csv":
+        empty.to_csv(path, index=False)
+        spec = {"path": str(path), "target": "species"}
+    elif suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+        empty.to_parquet(path, index=False)
+        spec = {"path": str(path), "target": "species"}
+    else:
+        np.savez(path, X=np.zeros((0, 4)), y=np.zeros(0))
+        spec = {"npz": str(path)}
+    with pytest.raises(ConfigError, match=r"no (data )?rows"):
+        load_data(config(**spec))
+
+
+def test_boolean_feature_arrays_are_refused_like_boolean_columns(tmp_path):
+    path = tmp_path / "bool.npz"
+    np.savez(path, X=np.eye(4, dtype=bool), y=np.arange(4))
+    with pytest.raises(ConfigError, match="X must hold finite numbers, not bool values"):
+        load_data(config(npz=str(path)))
+
+
+def test_an_npz_source_is_named_npz(tmp_path):
+    np.savez(tmp_path / "data.npz", X=np.zeros((10, 2)), y=np.repeat([0, 1], 5))
+    path = (tmp_path / "data.npz").rename(tmp_path / "data.bin")
+    with pytest.raises(ConfigError, match=r"not an \.npz file"):
+        load_data(config(npz=str(path)))
+
+
 def test_sklearn_and_openml_by_name():
     data = load_data(config(sklearn="wine"))
     assert data.X_train.shape[1] == 13 and data.name == "sklearn-wine"
@@ -198,15 +294,15 @@ def test_string_labels_keep_their_fit_key_across_processes():
     from sklearn.preprocessing import StandardScaler
 
     from skmlp import MLPClassifier
-    from skmlp.experiment.search import _fit_key
+    from skmlp.experiment.search import fit_key
 
     names = iris_frame()["species"].to_numpy()
     copy = np.array(["".join(list(s)) for s in names], dtype=object)
     assert names.dtype == object and all(a is not b for a, b in zip(names, copy, strict=True))
     X = np.zeros((len(names), 4), dtype=np.float32)
     estimator = sk_make_pipeline(StandardScaler(), MLPClassifier(max_iter=2))
-    assert _fit_key(estimator, X, names) == _fit_key(estimator, X, copy)
-    assert _fit_key(estimator, X, names) != _fit_key(estimator, X, names[::-1].copy())
+    assert fit_key(estimator, X, names) == fit_key(estimator, X, copy)
+    assert fit_key(estimator, X, names) != fit_key(estimator, X, names[::-1].copy())
 
 
 @pytest.mark.parametrize(

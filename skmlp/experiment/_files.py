@@ -24,7 +24,7 @@ from .._io import atomic_write_text, pid_alive
 __all__ = ["check_output_dir", "default_output_dir"]
 
 
-def _versions() -> dict:
+def versions() -> dict:
     import keras
 
     from .._persistence import library_versions
@@ -60,7 +60,7 @@ def default_output_dir(dataset: str) -> Path:
     return Path("skmlp_results") / dataset
 
 
-def _read_json(path: Path):
+def read_json(path: Path):
     """Read a JSON record; a broken one is an error that names the file."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -71,7 +71,7 @@ def _read_json(path: Path):
         ) from None
 
 
-def _sha256_file(path: Path) -> str | None:
+def sha256_file(path: Path) -> str | None:
     if not Path(path).is_file():
         return None
     digest = hashlib.sha256()
@@ -81,7 +81,7 @@ def _sha256_file(path: Path) -> str | None:
     return digest.hexdigest()
 
 
-def _sha256_arrays(*arrays) -> str:
+def sha256_arrays(*arrays) -> str:
     """Checksum arrays by shape, dtype and values.
 
     Object arrays (string labels) are hashed by the ``repr`` of their values:
@@ -95,7 +95,7 @@ def _sha256_arrays(*arrays) -> str:
     return digest.hexdigest()
 
 
-class _OutputLock:
+class OutputLock:
     """One run per output folder: an exclusive lock on ``.skmlp-run.lock`` naming its holder.
 
     On POSIX the lock is ``flock``: the kernel releases it when its holder exits,

@@ -16,8 +16,12 @@ are not images). Sources, by the key that names them in a config's ``[data]``:
     folder (``test_split.json``), and reused from there.
 ``npz``
     A NumPy ``.npz`` with ``X_train, y_train, X_test, y_test``, or ``X, y``
-    (then split as above). Read without pickle, each array's declared size
-    checked against the file before it is allocated.
+    (then split as above).
+
+Files are read by :mod:`skmlp._features`, under the rules ``skmlp predict``
+follows too (size budgets, no pickle, every feature a finite number, a CSV's
+rows all as wide as its header, pandas' index column dropped); this module
+adds what training needs: the target column and the train/test layout.
 ``sklearn``
     One of scikit-learn's bundled datasets (``iris``, ``wine``,
     ``breast_cancer``, ``digits``) or one it has cached (``covtype``,
@@ -31,73 +35,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from .._features import (
+    FeatureFileError,
+    check_feature_columns,
+    check_label,
+    read_arrays,
+    read_table,
+)
 from .._io import atomic_write_json
-from ._files import _sha256_arrays, _sha256_file
+from ._files import sha256_arrays, sha256_file
 from .config import ConfigError
 
 __all__ = ["load_data"]
 
 _SKLEARN_BUNDLED = ("iris", "wine", "breast_cancer", "digits")
 _SKLEARN_CACHED = ("covtype", "olivetti_faces")
-_PARQUET = (".parquet", ".pq")
 _DEFAULT_TEST_SIZE = 0.2
 
 
-def _memory_budget() -> int:
-    """Bytes a data file may expand to: half the physical memory (1 GiB if unknown)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
-    except (AttributeError, ValueError, OSError):
-        return 2**30
-
-
 # ------------------------------------------------------------------ tables
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise ConfigError(f"data file {path} does not exist")
-    name = path.name.lower()
-    try:
-        if name.endswith(_PARQUET):
-            try:
-                import pyarrow.parquet as pq
-            except ImportError:
-                raise ConfigError(
-                    f"{path}: reading Parquet needs pyarrow: pip install 'skmlp[parquet]'"
-                ) from None
-            meta = pq.ParquetFile(path).metadata
-            size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-            if size > _memory_budget():
-                raise ConfigError(
-                    f"{path}: its columns expand to {size:,} bytes, more than the "
-                    f"{_memory_budget():,} allowed (half this machine's memory)"
-                )
-            return pd.read_parquet(path)
-        if name.endswith((".csv", ".csv.gz")):
-            return pd.read_csv(path)
-    except ConfigError:
-        raise
-    except Exception as exc:  # pandas and pyarrow raise many kinds on a bad file
-        raise ConfigError(f"{path}: cannot read it as a table: {exc}") from None
-    raise ConfigError(f"{path}: not a .csv, .csv.gz, .parquet or .pq file")
-
-
 def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None):
     """Features and target of a table, every column checked."""
-    if target not in frame.columns:
-        raise ConfigError(
-            f"{path}: no target column {target!r}; its columns are "
-            f"{', '.join(map(str, frame.columns[:20]))}"
-            + (" ..." if len(frame.columns) > 20 else "")
-        )
+    check_label(frame.columns, target, path)
     y = frame[target]
     if y.isna().any():
         rows = np.flatnonzero(y.isna().to_numpy())[:5].tolist()
@@ -114,61 +79,14 @@ def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None):
         )
     if features.shape[1] == 0:
         raise ConfigError(f"{path}: no feature columns besides the target {target!r}")
-    for name in features.columns:
-        column = features[name]
-        if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
-            bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
-            example = f" (e.g. {bad.iloc[0]!r} in row {bad.index[0]})" if len(bad) else ""
-            raise ConfigError(
-                f"{path}: feature column {name!r} is not numeric{example}; encode it as "
-                "numbers or drop it"
-            )
-        if column.isna().any():
-            rows = np.flatnonzero(column.isna().to_numpy())[:5].tolist()
-            raise ConfigError(f"{path}: feature column {name!r} has missing values in rows {rows}")
-        if not np.isfinite(column.to_numpy(dtype=np.float64)).all():
-            raise ConfigError(f"{path}: feature column {name!r} holds inf")
+    check_feature_columns(features, path)
     return features.to_numpy(dtype=np.float32), y.to_numpy(), list(features.columns)
 
 
 # --------------------------------------------------------------------- npz
 def _read_npz(path: Path) -> dict:
-    """The arrays of an ``.npz``, without pickle, each size checked before it is read."""
-    if not path.is_file():
-        raise ConfigError(f"data file {path} does not exist")
-    budget, total, out = _memory_budget(), 0, {}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                key = info.filename.removesuffix(".npy")
-                if key not in ("X", "y", "X_train", "y_train", "X_test", "y_test"):
-                    raise ConfigError(
-                        f"{path}: unexpected array {key!r}; an .npz for skmlp holds X_train, "
-                        "y_train, X_test, y_test (or X and y) only"
-                    )
-                with archive.open(info) as f:
-                    version = np.lib.format.read_magic(f)
-                    read_header = (
-                        np.lib.format.read_array_header_1_0
-                        if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0
-                    )
-                    shape, _, dtype = read_header(f)
-                    if dtype.hasobject:
-                        raise ConfigError(f"{path}: array {key!r} holds Python objects")
-                    nbytes = math.prod(shape) * dtype.itemsize
-                    total += nbytes
-                    if nbytes > info.file_size or total > budget:
-                        raise ConfigError(
-                            f"{path}: array {key!r} declares {nbytes:,} bytes, more than its "
-                            f"{info.file_size:,} stored bytes or the {budget:,} allowed"
-                        )
-                with archive.open(info) as f:  # checked: now read it
-                    out[key] = np.lib.format.read_array(f, allow_pickle=False)
-    except ConfigError:
-        raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise ConfigError(f"{path}: not a readable .npz file: {exc}") from None
+    """The arrays of a training ``.npz`` (features checked by the reader), their layout checked."""
+    out = read_arrays(path)
     pairs = {"X", "y"} if "X" in out or "y" in out else {"X_train", "y_train"}
     wanted = pairs | ({"X_test", "y_test"} & set(out))
     if not pairs <= set(out) or set(out) != wanted or ("X_test" in out) != ("y_test" in out):
@@ -185,8 +103,6 @@ def _read_npz(path: Path) -> dict:
                 f"{path}: {xk} must be 2-D and {yk} 1-D of as many rows; got {X.shape} and "
                 f"{y.shape}"
             )
-        if X.dtype.kind not in "biuf" or not np.isfinite(X.astype(np.float64)).all():
-            raise ConfigError(f"{path}: {xk} must hold finite numbers (dtype {X.dtype})")
     if "X_test" in out and out["X_test"].shape[1] != out.get("X_train", out.get("X")).shape[1]:
         raise ConfigError(f"{path}: X_test has another number of columns than X_train")
     return out
@@ -237,7 +153,7 @@ def _own_bunch(name, X_train, y_train, X_test, y_test, files, sha=None, **extra)
         y_test=y_test,
         pixel_max=None,
         files=files,
-        sha256=sha or _sha256_arrays(X_train, y_train, X_test, y_test),
+        sha256=sha or sha256_arrays(X_train, y_train, X_test, y_test),
         **extra,
     )
 
@@ -266,6 +182,13 @@ def load_data(config, data_dir=None, out: Path | None = None) -> Bunch:
         A missing file or column, a non-numeric or incomplete feature column
         (named), an array of the wrong shape, or data too large for memory.
     """
+    try:
+        return _load(config, data_dir, out)
+    except FeatureFileError as exc:  # a file breaking a rule of skmlp._features
+        raise ConfigError(str(exc)) from None
+
+
+def _load(config, data_dir, out: Path | None) -> Bunch:
     spec = config.data
     if spec is None:
         from ..datasets import load_dataset
@@ -286,23 +209,23 @@ def load_data(config, data_dir=None, out: Path | None = None) -> Bunch:
         path = Path(spec["path"])
         if "target" not in spec:
             raise ConfigError(f"[data] path = {path}: name its target column (target = ...)")
-        X, y, columns = _split_table(_read_table(path), spec["target"], path)
+        X, y, columns = _split_table(read_table(path, spec["target"]), spec["target"], path)
         files = {"train": str(path)}
-        sha = _sha256_file(path)
+        sha = sha256_file(path)
         if "test_path" in spec:
             test_path = Path(spec["test_path"])
             X_test, y_test, _ = _split_table(
-                _read_table(test_path), spec["target"], test_path, columns=columns
+                read_table(test_path, spec["target"]), spec["target"], test_path, columns=columns
             )
             files["test"] = str(test_path)
-            sha = hashlib.sha256((sha + _sha256_file(test_path)).encode()).hexdigest()
+            sha = hashlib.sha256((sha + sha256_file(test_path)).encode()).hexdigest()
             return _own_bunch(path.stem, X, y, X_test, y_test, files, sha, feature_names=columns)
         parts = _split_once(X, y, sha, test_size, seed, out, str(path))
         return _own_bunch(path.stem, *parts, files, sha, feature_names=columns)
     if "npz" in spec:
         path = Path(spec["npz"])
         arrays = _read_npz(path)
-        sha = _sha256_file(path)
+        sha = sha256_file(path)
         if "X_test" in arrays:
             if "test_size" in spec:
                 raise ConfigError(f"{path} holds a test set; test_size has nothing to split")
@@ -322,7 +245,7 @@ def load_data(config, data_dir=None, out: Path | None = None) -> Bunch:
         X, y, name = _sklearn_dataset(spec["sklearn"])
     else:
         X, y, name = _openml_dataset(spec["openml"], spec.get("version"))
-    sha = _sha256_arrays(X, y)
+    sha = sha256_arrays(X, y)
     parts = _split_once(X, y, sha, test_size, seed, out, name)
     return _own_bunch(name, *parts, {}, sha)
 

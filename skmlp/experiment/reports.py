@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from .._io import atomic_write
 from ..architectures import SEED_ARCHITECTURES
-from ._files import _read_json, _sha256_file
+from ._files import read_json, sha256_file
 
 __all__ = ["ExperimentResult", "format_results"]
 
@@ -77,7 +77,7 @@ class ExperimentResult:
                     f"{self.out / 'run.json'} records no SHA-256 for {path} (an older skmlp "
                     "wrote it): delete run.json and run again to verify the model"
                 )
-            if _sha256_file(path) != expected:
+            if sha256_file(path) != expected:
                 raise ValueError(
                     f"{path} does not match the SHA-256 in {self.out / 'run.json'}: it was "
                     "changed after the run; refusing to use it"
@@ -222,7 +222,7 @@ def load_result(out: Path, record: dict) -> ExperimentResult:
     histories = {}
     for name in results["architecture"]:
         path = out / "refits" / f"{name}.json"
-        histories[name] = _read_json(path).get("history", {}) if path.is_file() else {}
+        histories[name] = read_json(path).get("history", {}) if path.is_file() else {}
     return ExperimentResult(
         results, cv_results, record["best_architecture"], histories, out, record, ranking=ranking
     )

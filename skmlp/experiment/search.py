@@ -16,6 +16,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._io import atomic_write_json
+from .._progress import ProgressBar, estimate_left
 from ..architectures import SEED_ARCHITECTURES, Architecture, param_grid
-from ._files import _read_json, _sha256_arrays
+from ._files import read_json, sha256_arrays
 
 __all__ = ["build_search", "make_search", "rank_candidates"]
 
@@ -54,7 +56,7 @@ def _params_key(estimator) -> str:
     return json.dumps(params, sort_keys=True)
 
 
-def _fit_key(estimator, *arrays) -> str:
+def fit_key(estimator, *arrays) -> str:
     """Identify a fit: the Keras backend, the estimator's parameters and the exact data.
 
     The backend is part of the key because the backends' random streams differ:
@@ -62,7 +64,7 @@ def _fit_key(estimator, *arrays) -> str:
     """
     import keras
 
-    blob = keras.backend.backend() + _params_key(estimator) + _sha256_arrays(*arrays)
+    blob = keras.backend.backend() + _params_key(estimator) + sha256_arrays(*arrays)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -80,11 +82,11 @@ class _ResumableFit(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.progress = progress
 
     def fit(self, X, y):
-        key = _fit_key(self.estimator, X, y)
+        key = fit_key(self.estimator, X, y)
         self.key_ = key
         self.n_train_ = len(y)
         path = Path(self.store) / f"{key}.json"
-        self.record_ = _read_json(path) if path.is_file() else None
+        self.record_ = read_json(path) if path.is_file() else None
         if self.record_ is None:
             self.started_ = time.time()
             start = time.perf_counter()
@@ -142,29 +144,35 @@ def _accuracy_scorer(estimator: _ResumableFit, X, y) -> float:
 
 
 # ---------------------------------------------------------------- progress
-def _estimate_left(
-    done: list[tuple[float, float]], remaining: list[float], flops_per_param: float | None = None
-) -> float | None:
-    """Seconds the ``remaining`` fits will take (see :func:`skmlp._progress.estimate_left`)."""
-    from .._progress import estimate_left
-
-    return estimate_left(done, remaining, flops_per_param)
-
-
 # Progress bars of this process, by run; not in the ``progress`` dict, which is
 # copied into the fits (and into joblib's workers, which print plain lines).
 _BARS: dict = {}
 
 
+@contextmanager
+def progress_bar(key: str, total: int, show: bool = True):
+    """Show the run ``key``'s bar of ``total`` CV fits while the block runs (if ``show``).
+
+    The fits of this process update it (see :func:`_report_progress`); it is closed
+    when the block ends, however it ends.
+    """
+    if not show:
+        yield
+        return
+    _BARS[key] = ProgressBar(total, "CV fits")
+    try:
+        yield
+    finally:
+        _BARS.pop(key).close()
+
+
 def _report_progress(store, progress: dict) -> None:
     """Show fits done, time elapsed and an estimate of the time left."""
-    from .._progress import ProgressBar
-
     records = [json.loads(p.read_text()) for p in Path(store).glob("*.json")]
     new = [r for r in records if r["key"] not in progress["cached_keys"]]
     remaining = _remaining_costs(records, progress)
     elapsed = time.time() - progress["started"]
-    left = _estimate_left(
+    left = estimate_left(
         [(_work(r, progress), r["fit_time"]) for r in new],
         remaining,
         progress.get("flops_per_param"),
@@ -411,7 +419,7 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
     resource = _halving_resource(config)
     records: dict[str, list] = {}
     for path in Path(store).glob("*.json"):
-        record = _read_json(path)
+        record = read_json(path)
         records.setdefault(json.dumps(record["params"], sort_keys=True), []).append(record)
     n_splits = search.n_splits_
     last: dict[str, tuple] = {}

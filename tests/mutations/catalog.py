@@ -77,7 +77,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "best-chosen-by-test-accuracy",
-        "skmlp/experiment/__init__.py",
+        "skmlp/experiment/run.py",
         'results["best"] = results["rank_cv"] == results["rank_cv"].min()',
         'results["best"] = results["test_accuracy"] == results["test_accuracy"].max()',
         (
@@ -165,7 +165,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "dask-run-fits-locally",
-        "skmlp/experiment/__init__.py",
+        "skmlp/experiment/run.py",
         '        with joblib.parallel_config(backend="dask"):',
         '        with joblib.parallel_config(backend="loky"):',
         # the whole module, as the default run runs it: each test's evidence must be
@@ -174,7 +174,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "finished-run-not-reused",
-        "skmlp/experiment/__init__.py",
+        "skmlp/experiment/run.py",
         '    if previous and previous.get("complete") and (out / "best_model.skmlp").is_file():',
         "    if False:",
         (EXP + "test_finished_run_is_reused_without_fitting",),
