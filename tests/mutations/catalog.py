@@ -224,10 +224,9 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "adam-weight-decay-left-out",
-        "skmlp/_base.py",
-        "                epsilon=float(self.epsilon),\n"
-        "                weight_decay=float(self.weight_decay) or None,",
-        "                epsilon=float(self.epsilon),\n                weight_decay=None,",
+        "skmlp/_optimizers.py",
+        '        epsilon=float(p["epsilon"]),\n        weight_decay=_decay(p),',
+        '        epsilon=float(p["epsilon"]),\n        weight_decay=None,',
         (CTRL + "test_adamw_shrinks_the_weights",),
     ),
     Mutation(
