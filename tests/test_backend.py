@@ -86,6 +86,7 @@ def test_untested_backends_are_not_offered(tmp_path):
         _pick_backend(None, {"KERAS_HOME": str(tmp_path)})
 
 
+@pytest.mark.slow  # a subprocess importing Keras
 def test_library_refuses_an_untested_backend_on_import():
     # Keras' numpy backend is installed with Keras itself (torch may not be)
     env = {**os.environ, "KERAS_BACKEND": "numpy"}
@@ -126,6 +127,7 @@ def test_command_says_which_backend(tmp_path):
     assert why.startswith("the fastest installed")
 
 
+@pytest.mark.slow  # a subprocess importing Keras
 def test_quiet_tensorflow_start_hides_only_known_lines():
     from skmlp._backend import _GPU_NODES
 
@@ -150,6 +152,7 @@ def test_quiet_tensorflow_start_hides_only_known_lines():
     assert "a real error after start-up" in out.stderr
 
 
+@pytest.mark.slow  # a subprocess importing Keras
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
 def test_jax_fit_save_load_pickle_never_import_tensorflow(tmp_path):
     # Keras' seeding and config serialization import TensorFlow whatever the

@@ -374,6 +374,7 @@ def test_first_format_file_still_loads_and_predicts_the_same():
     assert mlp.n_iter_ == 6 and len(mlp.loss_curve_) == 6
 
 
+@pytest.mark.slow  # a subprocess importing Keras
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_file_from_tensorflow_loads_under_jax(saved, pipeline, digits, tmp_path):
     import keras
