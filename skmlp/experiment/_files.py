@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -95,6 +96,10 @@ def sha256_arrays(*arrays) -> str:
     return digest.hexdigest()
 
 
+#: ``open`` flag that refuses a symbolic link as the last component (0 where absent).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 class OutputLock:
     """One run per output folder: an exclusive lock on ``.skmlp-run.lock`` naming its holder.
 
@@ -125,7 +130,16 @@ class OutputLock:
         )
 
     def __enter__(self):
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            # a link in a shared results folder must not make skmlp truncate its target
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP or self.path.is_symlink():
+                raise OSError(
+                    f"{self.path}: the lock file is a symbolic link; skmlp does not follow "
+                    "links in a results folder (remove it, or choose another --out)"
+                ) from None
+            raise
         try:
             if fcntl is not None:
                 try:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -178,9 +179,13 @@ class ExperimentConfig:
         training set and scored once on the test set.
     name : str or None, default=None
         The run's name: the default output folder is ``skmlp_results/<name>``.
+        One folder name of at most 100 letters, digits, ``.``, ``-`` or ``_``,
+        never a path.
     dask_scheduler : str or None, default=None
         Address of a Dask scheduler to run the search's fits on (not part of
-        the run's identity: the results are the same).
+        the run's identity: the results are the same). Set from the command
+        line (``--dask-scheduler``) or in Python; :func:`load_config` refuses it
+        in a file.
     """
 
     dataset: str = "digits"
@@ -216,6 +221,12 @@ class ExperimentConfig:
         if self.data is None and self.dataset not in _LOADERS:
             raise ConfigError(
                 f"unknown dataset {self.dataset!r}; choose one of {', '.join(sorted(_LOADERS))}"
+            )
+        if self.name is not None and not _PLAIN_NAME.fullmatch(str(self.name)):
+            raise ConfigError(
+                f"name {self.name!r} must be a plain folder name of at most 100 letters, "
+                "digits, '.', '-' or '_' (no '/', no '..'): it names the default output "
+                "folder skmlp_results/<name>"
             )
         if self.space is None:
             if not self.architectures:
@@ -475,6 +486,10 @@ _TYPES = {
 }
 
 
+#: A run's name: one folder name under ``skmlp_results/``, never a path.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
+
+
 def _check_table(table, section, path) -> None:
     where = section or "the top level"
     if not isinstance(table, dict):
@@ -562,6 +577,12 @@ def load_config(path: str | Path) -> ExperimentConfig:
     settings.update(search)
     if "name" in raw:
         settings["name"] = raw["name"]
+    if "dask_scheduler" in settings:
+        raise ConfigError(
+            f"{path}: search.dask_scheduler is not read from a config file (a file must not "
+            "choose where your data is sent and whose code runs); name the cluster on the "
+            "command line: skmlp run --config FILE --dask-scheduler ADDRESS"
+        )
     config = ExperimentConfig(**settings)
     try:
         config.validate()
