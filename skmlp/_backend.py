@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
+    "MAX_SEED",
     "check_supported",
     "choose_backend",
     "compiles_per_shape",
@@ -290,7 +291,8 @@ def set_random_seed(seed: int, tensorflow: bool = True) -> None:
         lazy._available = saved
 
 
-_MAX_SEED = 2**31 - 1  # np.iinfo(np.int32).max
+#: Seeds are taken modulo this (np.iinfo(np.int32).max), what every backend accepts.
+MAX_SEED = 2**31 - 1
 
 
 @contextmanager
@@ -308,7 +310,7 @@ def keras_seed(seed: int, tensorflow: bool = True):
     py_state = random.getstate()
     np_state = np.random.get_state()  # noqa: NPY002 (the user's global state)
     # keras.utils.set_random_seed, no TF import
-    set_random_seed(int(seed) % _MAX_SEED, tensorflow=tensorflow)
+    set_random_seed(int(seed) % MAX_SEED, tensorflow=tensorflow)
     try:
         yield
     finally:

@@ -38,7 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._backend import check_supported, computes_float64, keras_seed, tensorflow_hidden
+from . import _backend
 from ._model import (
     NETWORK_CONSTRAINTS,
     NETWORK_PARAMS_DOC,
@@ -53,7 +53,6 @@ from ._schedules import EPOCH_SCHEDULES, SCHEDULES, LearningRateSchedule
 from ._stopping import ConvergenceMonitor, all_finite, split_validation
 from ._training.engine import steps_per_execution
 from ._training.epochs import train_epochs
-from ._training.fused import compiles_ahead
 from ._training.lbfgs import check_lbfgs_params, lbfgs_problem, loss_object, train_lbfgs
 from ._training.predict import compile_prediction_ahead, forward
 
@@ -66,18 +65,17 @@ def _import_base_wrapper():
     through Keras). Under JAX or PyTorch that import costs seconds and hundreds
     of megabytes for nothing, so TensorFlow is hidden during scikeras' import.
     """
-    with tensorflow_hidden():
+    with _backend.tensorflow_hidden():
         from scikeras.wrappers import BaseWrapper
     return BaseWrapper
 
 
-check_supported(keras.backend.backend(), "KERAS_BACKEND (or keras.json)")
+_backend.check_supported(keras.backend.backend(), "KERAS_BACKEND (or keras.json)")
 BaseWrapper = _import_base_wrapper()
 from . import _keras_pickle  # noqa: E402, F401  (pickles Keras models; after scikeras)
 
 __all__ = ["BaseMultilayerPerceptron"]
 
-_MAX_SEED = np.iinfo(np.int32).max
 
 # scikit-learn's MLP warns from this module; skmlp's ConvergenceWarning names it
 # too, so that warning filters written for scikit-learn's MLP (for example
@@ -279,7 +277,11 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         as scikit-learn and scipy's optimizer do, where the backend can (on JAX
         only with ``jax_enable_x64``).
         """
-        if self.solver == "lbfgs" and np.dtype(input_dtype) == np.float64 and computes_float64():
+        if (
+            self.solver == "lbfgs"
+            and np.dtype(input_dtype) == np.float64
+            and _backend.computes_float64()
+        ):
             return "float64"
         return "float32"
 
@@ -299,7 +301,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
     def _draw_seed(self) -> int:
         if isinstance(self.random_state, Integral):
             return int(self.random_state)
-        return int(check_random_state(self.random_state).randint(_MAX_SEED))
+        return int(check_random_state(self.random_state).randint(_backend.MAX_SEED))
 
     # ------------------------------------------------------------ the network
     def _batch_size(self, n_samples: int) -> int:
@@ -353,7 +355,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         divisor = n_samples if self.solver == "lbfgs" else self._batch_size(int(n_samples))
         self._l2 = 0.5 * float(self.alpha) / max(float(divisor), 1.0)
         self._build_seed = seed
-        with keras_seed(seed):
+        with _backend.keras_seed(seed):
             self.model_ = self._build_keras_model()
         self._initialize_callbacks()
 
@@ -443,7 +445,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         """
-        if not compiles_ahead() or self.solver == "lbfgs":
+        if not _backend.compiles_per_shape() or self.solver == "lbfgs":
             return
         ahead = clone(self)
         with warnings.catch_warnings():
@@ -521,7 +523,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
             validation=validation,
             callbacks=[monitor, *self._fit_callbacks],
             incremental=incremental,
-            seed=(seed + self.t_) % _MAX_SEED,
+            seed=(seed + self.t_) % _backend.MAX_SEED,
             compile_only=compile_only,
         )
         if not incremental and not monitor.stopped and self.n_iter_ == self.max_iter:

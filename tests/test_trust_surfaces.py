@@ -5,17 +5,11 @@ itself, and fails on the code before the fix.
 """
 
 import os
-import textwrap
 
 import pytest
+from test_config import write  # the config tests' file writer
 
 from skmlp.experiment import ConfigError, ExperimentConfig, load_config
-
-
-def write(tmp_path, text, name="search.toml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def test_1_a_config_file_cannot_name_a_dask_scheduler(tmp_path):

@@ -39,7 +39,7 @@ import numpy as np
 from .background import compile_in_background
 from .reuse import jax_function
 
-__all__ = ["can_fuse", "compiles_ahead", "fused_fit"]
+__all__ = ["can_fuse", "fused_fit"]
 
 # Data larger than this is trained with ``Model.fit``.
 MAX_DEVICE_BYTES = 4 * 1024**3
@@ -59,11 +59,6 @@ _REQUIRED = (
     "jax_state_sync",
     "_symbolic_build",
 )
-
-
-def compiles_ahead() -> bool:
-    """Whether training programs can be compiled ahead of their fits (JAX only)."""
-    return keras.backend.backend() == "jax"
 
 
 def can_fuse(model, X) -> bool:

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 
+from .._backend import compiles_per_shape
 from .fused import padded_rows
 from .reuse import compile_forward_later, predicting
 
@@ -38,7 +39,7 @@ def forward(model, X):
     # of any size reuse few compiled functions. Rows are independent at
     # inference (batch norm uses its moving statistics), so padding changes
     # no output. TensorFlow relaxes its traced shapes itself.
-    jax = keras.backend.backend() == "jax"
+    jax = compiles_per_shape()
     step = JAX_CHUNK if jax else PREDICT_CHUNK
     size = jax_rows(X.shape[0])
     out = []
