@@ -101,9 +101,12 @@ OUTPUT_ACTIVATIONS = {
 #: weights are 8 GiB before gradients and optimizer state.
 MAX_PARAMS = 2**31
 
-# Bytes that training needs per parameter: float32 weights, gradients and
-# Adam's two moment vectors.
-_TRAIN_BYTES_PER_PARAM = 16
+#: Bytes of memory a fit takes per parameter, measured: weights, gradients and
+#: Adam's moments are 16, but the backend's copies, the best weights kept by early
+#: stopping and saving the model take more. ``benchmarks/bench_fit_memory.py``
+#: measured at most 74 (TensorFlow, a fit of 20 million parameters with early
+#: stopping, then saved); issue 24 measured 83.
+TRAIN_BYTES_PER_PARAM = 84
 
 # Activations whose layers get the seed notebook's He-style normal initializer
 # under ``kernel_initializer="auto"``.
@@ -300,8 +303,9 @@ def check_param_budget(n_params: int) -> None:
     """Refuse a network that cannot be trained in this machine's memory.
 
     The budget is :data:`MAX_PARAMS` parameters, and at most what the physical
-    memory holds at 16 bytes per parameter (float32 weights, gradients and two
-    Adam moments).
+    memory holds at :data:`TRAIN_BYTES_PER_PARAM` bytes per parameter (measured:
+    weights, gradients, Adam's moments, the backend's copies, early stopping's
+    best weights and saving).
 
     Parameters
     ----------
@@ -316,11 +320,11 @@ def check_param_budget(n_params: int) -> None:
     budget = MAX_PARAMS
     memory = _physical_memory()
     if memory:
-        budget = min(budget, memory // _TRAIN_BYTES_PER_PARAM)
+        budget = min(budget, memory // TRAIN_BYTES_PER_PARAM)
     if n_params > budget:
         raise ValueError(
             f"The network would have {n_params:,} parameters, more than the {budget:,} that "
-            f"fit in memory here (at most {MAX_PARAMS:,}, and {_TRAIN_BYTES_PER_PARAM} bytes "
+            f"fit in memory here (at most {MAX_PARAMS:,}, and {TRAIN_BYTES_PER_PARAM} bytes "
             "per parameter of physical memory for training); use smaller hidden_layer_sizes."
         )
 

@@ -98,8 +98,11 @@ def test_architectures_combine_with_other_settings(tmp_path):
         ("name = 3", "name must be a string"),
         ("[estimator]\ndropout = 'high'", "estimator.dropout"),
         ("[estimator]\nmax_iter = 'ten'", "epochs must be an integer"),
-        ("[search.space]\ndropout = 0.3", "search.space.dropout must be a non-empty list"),
-        ("[search.space]\ndropout = []", "search.space.dropout must be a non-empty list"),
+        (
+            "[search.space]\ndropout = 0.3",
+            "search.space.dropout must be a list of 1 to 1000 values",
+        ),
+        ("[search.space]\ndropout = []", "search.space.dropout must be a list of 1 to 1000 values"),
         ("[search.space]\ndropout = [0.1, 1.5]", "search.space.dropout"),
         ("data = 3", "[data] must be a table"),
         # bad distributions

@@ -41,7 +41,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -49,6 +51,18 @@ from numbers import Integral, Real
 from pathlib import Path
 
 from ..architectures import SEED_ARCHITECTURES, Architecture, get_architecture
+from ._bounds import (
+    MAX_CONFIG_BYTES,
+    MAX_DEPTH,
+    MAX_FACTOR,
+    MAX_VALUES,
+    BoundError,
+    check_integer,
+    check_network_memory,
+    check_real,
+    check_search_size,
+    check_structure,
+)
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -215,7 +229,18 @@ class ExperimentConfig:
     dask_scheduler: str | None = None
 
     def validate(self) -> None:
-        """Raise ``ValueError`` on a bad setting, before any work starts."""
+        """Raise :class:`ConfigError` on a bad setting, before any data loads.
+
+        Every number is checked against its bound (:mod:`skmlp.experiment._bounds`):
+        the search's candidates, fits and halving rounds, and the largest network
+        against this machine's memory.
+        """
+        try:
+            self._validate()
+        except BoundError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def _validate(self) -> None:
         from ..datasets import _LOADERS
 
         if self.data is None and self.dataset not in _LOADERS:
@@ -235,44 +260,31 @@ class ExperimentConfig:
                 get_architecture(name)
             if len(set(self.architectures)) != len(self.architectures):
                 raise ConfigError("architectures are listed twice")
-        for name, low in (
-            ("cv", 2),
-            ("epochs", 1),
-            ("batch_size", 1),
-            ("n_iter", 1),
-            ("report_top", 1),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
-        if not 0 <= self.validation_fraction < 1:
-            raise ConfigError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
-            )
-        for name in ("n_train", "n_test"):
-            value = getattr(self, name)
-            if value is not None and value < 20:
-                raise ConfigError(f"{name} must be >= 20 (or None for all), got {value}")
+        for name in ("cv", "epochs", "batch_size", "n_iter", "report_top", "random_state"):
+            check_integer(name, getattr(self, name))
+        for name in ("n_train", "n_test", "min_resources"):
+            if getattr(self, name) is not None:
+                check_integer(name, getattr(self, name))
+        check_real("validation_fraction", self.validation_fraction, 0, 1, open_high=True)
         if self.search not in SEARCH_KINDS:
             raise ConfigError(
                 f"search must be one of {', '.join(SEARCH_KINDS)}, got {self.search!r}"
             )
         if self.resource not in ("epochs", "samples"):
             raise ConfigError(f"resource must be 'epochs' or 'samples', got {self.resource!r}")
-        if not isinstance(self.factor, Real) or not self.factor > 1:
-            raise ConfigError(f"factor must be a number > 1, got {self.factor!r}")
-        if self.min_resources is not None and (
-            not isinstance(self.min_resources, Integral) or self.min_resources < 1
-        ):
-            raise ConfigError(f"min_resources must be an integer >= 1, got {self.min_resources!r}")
+        check_real("factor", self.factor, 1, MAX_FACTOR, open_low=True)
         if self.resource == "epochs" and self.min_resources and self.min_resources > self.epochs:
             raise ConfigError(
                 f"min_resources={self.min_resources} epochs is more than epochs={self.epochs}"
             )
+        # what the estimator takes from these settings, checked as it would
+        for name, value in (("max_iter", self.epochs), ("batch_size", self.batch_size),
+                            ("learning_rate_init", self.learning_rate_init)):  # fmt: skip
+            _check_mlp_value(name, value, name if name != "max_iter" else "epochs")
         vs = self.validation_size
         if vs is not None and not (
             (isinstance(vs, float) and 0 < vs < 1)
-            or (isinstance(vs, Integral) and not isinstance(vs, bool) and vs >= 2)
+            or (isinstance(vs, Integral) and not isinstance(vs, bool) and 2 <= vs <= 2**40)
         ):
             raise ConfigError(
                 f"validation_size must be a fraction in (0, 1) or a number of rows >= 2, got {vs!r}"
@@ -283,6 +295,10 @@ class ExperimentConfig:
             )
         _check_estimator(self.estimator, "estimator")
         _check_space(self.space, self.search, self.resource)
+        # bounds from time and memory: needs no data (the networks' size is checked
+        # again, exactly, once the data is read)
+        check_search_size(self)
+        check_network_memory(self, 1, 1)
 
     def key(self) -> str:
         """A short hash of the settings: runs with equal keys compute the same thing."""
@@ -360,8 +376,32 @@ def _unknown(name, where, known) -> str:
     return f"unknown key {name!r} in [{where}]; known keys: {', '.join(sorted(known))}"
 
 
+def _number_kind(name: str) -> str | None:
+    """``"integer"`` or ``"real"``: what a distribution may draw for a parameter; ``None``
+    for a parameter that is not one number (``hidden_layer_sizes``, names, switches)."""
+    from sklearn.utils._param_validation import Interval
+
+    from .._base import PARAMETER_CONSTRAINTS
+
+    intervals = [c for c in PARAMETER_CONSTRAINTS.get(name, ()) if isinstance(c, Interval)]
+    if not intervals or name == "hidden_layer_sizes":
+        return None
+    return "integer" if all(c.type is Integral for c in intervals) else "real"
+
+
 def _check_distribution(name: str, spec: dict, where: str) -> None:
     kind = spec.get("distribution")
+    number = _number_kind(name)
+    if number is None:
+        raise ConfigError(
+            f"{where}: {name} is not one number, so no distribution can draw it; "
+            "list its choices instead"
+        )
+    if number == "integer" and kind in ("uniform", "loguniform"):
+        raise ConfigError(
+            f"{where}: {name} takes integers; a {kind} distribution draws real numbers "
+            "(use randint)"
+        )
     if kind not in DISTRIBUTIONS:
         raise ConfigError(
             f"{where}: unknown distribution {kind!r}; choose one of "
@@ -424,13 +464,13 @@ def _check_space(space, search: str, resource: str) -> None:
                     "(distributions are for the random kinds)"
                 )
             _check_distribution(name, values, where)
-        elif isinstance(values, list) and values:
+        elif isinstance(values, list) and 0 < len(values) <= MAX_VALUES:
             for value in _choices(name, values):
                 _check_mlp_value(name, value, where)
         else:
             raise ConfigError(
-                f"{where} must be a non-empty list of values or a distribution table, got "
-                f"{_type_name(values)}"
+                f"{where} must be a list of 1 to {MAX_VALUES} values or a "
+                f"distribution table, got {_type_name(values)[:80]}"
             )
 
 
@@ -525,12 +565,7 @@ def load_config(path: str | Path) -> ExperimentConfig:
         names the key.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a valid TOML file: {exc}") from None
+    raw = _read_toml(path)
     _check_table(raw, None, path)
     for section in ("data", "preprocessing", "search"):
         _check_table(raw.get(section, {}), section, path)
@@ -586,11 +621,36 @@ def load_config(path: str | Path) -> ExperimentConfig:
     config = ExperimentConfig(**settings)
     try:
         config.validate()
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    except (KeyError, ValueError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    except (KeyError, ValueError, TypeError) as exc:  # ConfigError is a ValueError
+        message = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        raise ConfigError(f"{path}: {message}") from None
     return config
+
+
+def _read_toml(path: Path) -> dict:
+    """A search file's TOML, within :data:`MAX_CONFIG_BYTES` and
+    :data:`MAX_DEPTH`."""
+    limit = MAX_CONFIG_BYTES
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        with open(path, "rb") as f:
+            blob = f.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config: {exc.strerror or exc}") from None
+    if len(blob) > limit:
+        raise ConfigError(f"{path}: larger than {limit:,} bytes, the most a search file may be")
+    try:
+        raw = tomllib.loads(blob.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid TOML file: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a search file: nested more than {MAX_DEPTH} deep") from None
+    try:
+        check_structure(raw, path)
+    except BoundError as exc:
+        raise ConfigError(str(exc)) from None
+    return raw
 
 
 #: The seed notebook's six architectures: ``skmlp run`` without ``--config``.

@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 
 from .._io import atomic_write, atomic_write_json, atomic_write_text, remove_stale_temporaries
 from .._preprocessing import PixelScaler
+from ._bounds import check_network_memory
 from ._files import (
     OutputLock,
     check_output_dir,
@@ -254,6 +255,8 @@ def _load_and_check(ctx: RunContext):
     X_train, y_train = _subsample(data.X_train, data.y_train, config.n_train, config.random_state)
     X_test, y_test = _subsample(data.X_test, data.y_test, config.n_test, config.random_state)
     _check_against_data(config, y_train)
+    # the networks' exact size, now that the features and classes are known
+    check_network_memory(config, X_train.shape[1], len(np.unique(y_train)), ctx.n_jobs)
     unseen = set(np.unique(y_test)) - set(np.unique(y_train))
     if unseen:
         raise ValueError(f"the test set has classes the training set lacks: {sorted(unseen)}")
