@@ -188,6 +188,8 @@ def _cmd_run(args, backend) -> int:
         config.dask_scheduler = args.dask_scheduler
     config.validate()
     out = args.out if args.out is not None else default_output_dir(config.label)
+    if Path(out).exists() and not Path(out).is_dir():
+        raise NotADirectoryError(f"--out {out} is a file, not a folder; name a folder")
     check_output_dir(out)
     if not args.quiet:
         print("Keras backend: {} ({})".format(*backend), flush=True)
@@ -200,19 +202,24 @@ def _cmd_run(args, backend) -> int:
         verbose=not args.quiet,
         command="skmlp " + " ".join(sys.argv[1:]),
     )
-    print()
-    print(format_results(result.results))
+    from ._text import terminal_safe
+
+    lines = ["", format_results(result.results)]
     ranking = result.ranking
     if ranking is not None and (len(ranking) > len(result.results) or args.config):
         shown = ranking.head(10)
-        print(f"\ncandidates by CV ({len(shown)} best of {len(ranking)}; all in ranking.csv):")
+        lines.append(
+            f"\ncandidates by CV ({len(shown)} best of {len(ranking)}; all in ranking.csv):"
+        )
         for r in shown.itertuples():
-            print(f"  {r.rank_cv:>3}. {r.candidate}  CV acc {100 * r.cv_accuracy_mean:.2f}%  "
-                  f"{r.params}")  # fmt: skip
-    print(
-        f"\nbest by CV accuracy: {result.best_architecture}  ->  {result.out / 'best_model.skmlp'}"
-    )
-    print(f"predict with: skmlp predict {result.out / 'best_model.skmlp'} IMAGES")
+            lines.append(f"  {r.rank_cv:>3}. {r.candidate}  CV acc "
+                         f"{100 * r.cv_accuracy_mean:.2f}%  {r.params}")  # fmt: skip
+    lines += [f"note: {n}" for n in result.unverified]
+    best = result.out / "best_model.skmlp"
+    lines.append(f"\nbest by CV accuracy: {result.best_architecture}  ->  {best}")
+    lines.append(f"predict with: skmlp predict {best} IMAGES")
+    # names, settings and labels come from config and results files: escaped
+    print(terminal_safe("\n".join(lines), keep_newlines=True))
     return 0
 
 
@@ -241,10 +248,14 @@ def _cmd_predict(args, backend) -> int:
     pred = classes[np.argmax(proba, axis=1)]
     import pandas as pd
 
-    table = pd.DataFrame({"prediction": pred})
+    from ._text import csv_safe
+
+    # labels come from the model file: never a formula in a spreadsheet, never an
+    # escape sequence on a terminal (numbers and ordinary words are unchanged)
+    table = pd.DataFrame({"prediction": [csv_safe(p) for p in pred.tolist()]})
     if args.proba:
-        for i, c in enumerate(classes):
-            table[f"p_{c}"] = proba[:, i].round(6)
+        for i, c in enumerate(classes.tolist()):
+            table[csv_safe(f"p_{c}")] = proba[:, i].round(6)
     if args.output:
         from ._io import atomic_write_text
 
@@ -278,8 +289,11 @@ def main(argv=None) -> int:
         return _cmd_run(args, backend) if args.command == "run" else _cmd_predict(args, backend)
     except (ValueError, OSError, ImportError) as exc:
         # one line, no traceback: the library's messages say the essentials first
+        from ._text import terminal_safe
+
         message = str(exc).strip().splitlines()
-        print(f"skmlp: error: {message[0] if message else type(exc).__name__}", file=sys.stderr)
+        line = terminal_safe(message[0]) if message else type(exc).__name__
+        print(f"skmlp: error: {line}", file=sys.stderr)  # file-supplied text escaped
         return 2
     except KeyboardInterrupt:
         from ._training.background import cancel_pending  # imports no backend

@@ -10,6 +10,7 @@ import platform
 import socket
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 try:  # POSIX: the kernel releases the run lock when its holder dies
@@ -20,7 +21,8 @@ except ImportError:  # pragma: no cover - Windows: the lock file's pid is checke
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write_text, pid_alive
+from .._io import atomic_write, atomic_write_json, atomic_write_text, pid_alive
+from .records import read_record, refuse_link
 
 __all__ = ["check_output_dir", "default_output_dir"]
 
@@ -62,14 +64,47 @@ def default_output_dir(dataset: str) -> Path:
 
 
 def read_json(path: Path):
-    """Read a JSON record; a broken one is an error that names the file."""
+    """Read a JSON record of a results folder: no link, a byte budget, one-line errors."""
+    return read_record(path)
+
+
+@contextmanager
+def writing(path):
+    """Write ``path`` of a results folder: a link there is refused, and a failed write
+    (full disk, quota, read-only or forbidden folder) is one line naming the file.
+
+    skmlp writes every file through a temporary file and a rename
+    (:func:`~skmlp._io.atomic_write`), so a failed write leaves what was saved before
+    unchanged.
+    """
+    refuse_link(path)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(
-            f"{path}: not valid JSON ({exc}); the file is damaged: delete it (or the whole "
-            "folder) to recompute what it held"
+        yield Path(path)
+    except OSError as exc:
+        if exc.errno is None:  # one of skmlp's own one-line errors
+            raise
+        raise OSError(
+            f"{path}: cannot be written ({exc.strerror or exc}); the files saved before are "
+            "unchanged"
         ) from None
+
+
+def write_json(path, obj) -> None:
+    """:func:`~skmlp._io.atomic_write_json` in a results folder (see :func:`writing`)."""
+    with writing(path):
+        atomic_write_json(path, obj)
+
+
+def write_text(path, text: str) -> None:
+    """:func:`~skmlp._io.atomic_write_text` in a results folder (see :func:`writing`)."""
+    with writing(path):
+        atomic_write_text(path, text)
+
+
+def write_with(path, write) -> None:
+    """:func:`~skmlp._io.atomic_write` in a results folder (see :func:`writing`)."""
+    with writing(path):
+        atomic_write(path, write)
 
 
 def sha256_file(path: Path) -> str | None:
@@ -189,6 +224,8 @@ def check_output_dir(out: str | Path) -> Path:
         The folder.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"output folder {out} is a file, not a folder; name a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / ".write-test", "ok")

@@ -34,7 +34,7 @@ adds what training needs: the target column and the train/test layout.
 from __future__ import annotations
 
 import hashlib
-import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +48,9 @@ from .._features import (
     read_arrays,
     read_table,
 )
-from .._io import atomic_write_json
-from ._files import sha256_arrays, sha256_file
+from ._files import sha256_arrays, sha256_file, write_json
 from .config import ConfigError
+from .records import RecordError, check_split_record
 
 __all__ = ["load_data"]
 
@@ -110,27 +110,33 @@ def _read_npz(path: Path) -> dict:
 
 # ----------------------------------------------------- the recorded split
 def _split_once(X, y, source_sha: str, test_size, seed: int, out: Path | None, name: str):
-    """A stratified test split, made once and recorded in ``out/test_split.json``."""
+    """A stratified test split, made once and recorded in ``out/test_split.json``.
+
+    A recorded split is checked before it is used: of these data and this
+    ``test_size``, and exactly the split of the seed it records
+    (:func:`~skmlp.experiment.records.check_split_record`).
+    """
     from sklearn.model_selection import train_test_split
 
-    record_path = out / "test_split.json" if out is not None else None
-    if record_path is not None and record_path.is_file():
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        if record.get("source_sha256") != source_sha:
-            raise ConfigError(
-                f"{record_path} records a split of other data than {name}: delete it, or use "
-                "another output folder"
-            )
-        test = np.asarray(record["test_rows"], dtype=np.int64)
-    else:
-        rows = np.arange(len(y))
+    def split(random_state: int) -> np.ndarray:
         try:
-            _, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
+            _, test = train_test_split(
+                np.arange(len(y)), test_size=test_size, stratify=y, random_state=random_state
+            )
         except ValueError as exc:
             raise ConfigError(f"{name}: cannot make a stratified test split: {exc}") from None
-        test = np.sort(test)
+        return np.sort(test)
+
+    record_path = out / "test_split.json" if out is not None else None
+    if record_path is not None and os.path.lexists(record_path):
+        try:
+            test = check_split_record(record_path, len(y), source_sha, test_size, name, split)
+        except RecordError as exc:  # load_data raises ConfigError for what it refuses
+            raise ConfigError(str(exc)) from None
+    else:
+        test = split(seed)
         if record_path is not None:
-            atomic_write_json(
+            write_json(
                 record_path,
                 {
                     "source_sha256": source_sha,

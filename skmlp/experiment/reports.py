@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from .._io import atomic_write
+from .._text import csv_safe, terminal_safe
 from ..architectures import SEED_ARCHITECTURES
-from ._files import read_json, sha256_file
+from ._files import read_json, sha256_file, write_with
+from .records import TABLE_BYTES, RecordError, plain_name, read_bytes, refuse_link
 
 __all__ = ["ExperimentResult", "format_results"]
 
@@ -54,6 +55,10 @@ class ExperimentResult:
     ranking : pandas.DataFrame or None
         Every candidate's CV scores at the last round it reached, best first
         (``ranking.csv``; see :func:`skmlp.experiment.search.rank_candidates`).
+    unverified : list of str
+        What the figures hold that was read back from the results folder rather
+        than computed in this process (CV scores of fits stored by an earlier
+        run); every report repeats these notes. Empty when all was computed here.
     """
 
     results: pd.DataFrame
@@ -64,6 +69,7 @@ class ExperimentResult:
     record: dict
     _best_model: Pipeline | None = field(default=None, repr=False)
     ranking: pd.DataFrame | None = None
+    unverified: list = field(default_factory=list)
 
     @property
     def best_model(self) -> Pipeline:
@@ -77,10 +83,18 @@ class ExperimentResult:
                     f"{self.out / 'run.json'} records no SHA-256 for {path} (an older skmlp "
                     "wrote it): delete run.json and run again to verify the model"
                 )
+            refuse_link(path)
             if sha256_file(path) != expected:
                 raise ValueError(
                     f"{path} does not match the SHA-256 in {self.out / 'run.json'}: it was "
                     "changed after the run; refusing to use it"
+                )
+            # the same bytes as the refit whose scores were checked (verify.py)
+            checked = self.out / "models" / f"{self.best_architecture}.skmlp"
+            if checked.is_file() and sha256_file(checked) != expected:
+                raise ValueError(
+                    f"{path} is not the model {checked} whose scores are reported; "
+                    "refusing to use it"
                 )
             self._best_model = load(path)
         return self._best_model
@@ -138,8 +152,22 @@ def candidate_row(ranked, mlp_params: dict, refit: dict) -> dict:
     }
 
 
-def markdown_table(results: pd.DataFrame, ranking: pd.DataFrame, dataset: str) -> str:
-    """``results.md``: the reported candidates, then every candidate's CV ranking."""
+def csv_table(frame: pd.DataFrame) -> str:
+    """A table as CSV, its text cells safe in a spreadsheet and a terminal (:func:`csv_safe`)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(csv_safe)
+    frame.columns = [csv_safe(str(c)) for c in frame.columns]
+    return frame.to_csv(index=False)
+
+
+def markdown_table(results: pd.DataFrame, ranking: pd.DataFrame, dataset: str, notes=()) -> str:
+    """``results.md``: the reported candidates, then every candidate's CV ranking.
+
+    ``notes`` (what was read back rather than computed) follow the table. Strings
+    from config files are escaped (:func:`terminal_safe`).
+    """
     searched = results["params"].fillna("").astype(str).str.len().gt(0).any() and not set(
         results["architecture"]
     ) <= set(_SEED_ACCURACY)
@@ -165,6 +193,7 @@ def markdown_table(results: pd.DataFrame, ranking: pd.DataFrame, dataset: str) -
     lines += [
         "",
         "Chosen by mean CV accuracy on the training set; each test figure was computed once.",
+        *[f"\nNote: {n}." for n in notes],
     ]
     if searched or len(ranking) > len(results):
         lines += [
@@ -184,7 +213,7 @@ def markdown_table(results: pd.DataFrame, ranking: pd.DataFrame, dataset: str) -
             )
         if len(ranking) > _RANKING_ROWS:
             lines.append(f"\n(the other {len(ranking) - _RANKING_ROWS} are in ranking.csv)")
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines), keep_newlines=True) + "\n"
 
 
 def draw_plots(
@@ -202,27 +231,45 @@ def draw_plots(
     plots.mkdir(exist_ok=True)
     # the best first (the results are ranked): at most a dozen panels stay readable
     fig = plotting.plot_loss_curves(dict(list(histories.items())[:_CURVES]))
-    atomic_write(plots / "loss_curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    write_with(plots / "loss_curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     fig = plotting.plot_cv_scores(
         _ranking_with_test(ranking, results), validation_split=validation_split
     )
-    atomic_write(plots / "cv_accuracy.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    write_with(plots / "cv_accuracy.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     for name, model in models.items():
         fig = plotting.plot_weight_distributions(model, title=f"Trained weights: {name}")
-        atomic_write(
+        write_with(
             plots / f"weights_{name}.png", lambda tmp, f=fig: f.savefig(tmp, format="png", dpi=110)
         )
 
 
+def read_csv(path: Path) -> pd.DataFrame:
+    """A table of a results folder: no link, at most ``TABLE_BYTES``, one-line errors."""
+    import io
+
+    data = read_bytes(path, TABLE_BYTES, "results table")
+    try:
+        return pd.read_csv(io.BytesIO(data))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RecordError(f"{path}: not a readable CSV table ({reason[:200]})") from None
+
+
 def load_result(out: Path, record: dict) -> ExperimentResult:
-    """The result of a finished run, from its folder (the best model loads on first use)."""
-    results = pd.read_csv(out / "results.csv")
-    cv_results = pd.read_csv(out / "cv_results.csv")
-    ranking = pd.read_csv(out / "ranking.csv") if (out / "ranking.csv").is_file() else None
+    """The result of a finished run, from its folder (the best model loads on first use).
+
+    Its figures are checked by :func:`skmlp.experiment.verify.verify_finished`.
+    """
+    results = read_csv(out / "results.csv")
+    cv_results = read_csv(out / "cv_results.csv")
+    ranking = read_csv(out / "ranking.csv") if (out / "ranking.csv").is_file() else None
     histories = {}
+    if "architecture" not in results.columns:
+        raise RecordError(f"{out / 'results.csv'}: not a results table of skmlp")
     for name in results["architecture"]:
-        path = out / "refits" / f"{name}.json"
-        histories[name] = read_json(path).get("history", {}) if path.is_file() else {}
+        path = out / "refits" / f"{plain_name(name, out / 'results.csv')}.json"
+        history = read_json(path).get("history", {}) if path.is_file() else {}
+        histories[name] = history if isinstance(history, dict) else {}
     return ExperimentResult(
         results, cv_results, record["best_architecture"], histories, out, record, ranking=ranking
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import platform
+import shutil
 import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,10 +23,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, log_loss
 from sklearn.pipeline import Pipeline
 
-from .._io import atomic_write, atomic_write_json, atomic_write_text, remove_stale_temporaries
+from .._io import remove_stale_temporaries
 from .._preprocessing import PixelScaler
 from ._bounds import check_network_memory
 from ._files import (
@@ -35,12 +35,18 @@ from ._files import (
     read_json,
     sha256_file,
     versions,
+    write_json,
+    write_text,
+    write_with,
+    writing,
 )
 from .config import SEED_SETTINGS, ConfigError, ExperimentConfig
 from .data import load_data
+from .records import RecordError, check_results_folder, fit_records, run_record_problem
 from .reports import (
     ExperimentResult,
     candidate_row,
+    csv_table,
     draw_plots,
     load_result,
     markdown_table,
@@ -112,6 +118,9 @@ class RunContext:
         Prints a progress line (or nothing, when the run is quiet).
     data_dir, n_jobs, plots, verbose, command
         As given to :func:`run_experiment`.
+    notes : list of str
+        What the run read back from the folder instead of computing it; every
+        report repeats these (:attr:`ExperimentResult.unverified`).
     """
 
     config: ExperimentConfig
@@ -122,6 +131,7 @@ class RunContext:
     plots: bool = True
     verbose: bool = True
     command: str | None = None
+    notes: list = field(default_factory=list)
 
 
 class Sets(NamedTuple):
@@ -232,8 +242,11 @@ def _open_folder(ctx: RunContext) -> ExperimentResult | None:
     A folder holding a run of other settings is refused.
     """
     out, config, log = ctx.out, ctx.config, ctx.log
+    check_results_folder(out)  # no links, no floods of files: before anything is read
     run_path = out / "run.json"
     previous = read_json(run_path) if run_path.is_file() else None
+    if previous is not None and run_record_problem(previous):
+        raise RecordError(f"{run_path}: {run_record_problem(previous)}; not skmlp's record")
     if previous and previous.get("config_key") != config.key():
         raise ValueError(
             f"{out} holds a run with other settings ({previous.get('config')}); "
@@ -241,7 +254,11 @@ def _open_folder(ctx: RunContext) -> ExperimentResult | None:
         )
     if previous and previous.get("complete") and (out / "best_model.skmlp").is_file():
         log(f"{out}: this run is complete; loading its results (delete run.json to redo it)")
-        return load_result(out, previous)
+        from .verify import verify_finished
+
+        result = load_result(out, previous)
+        verify_finished(out, result, _load_and_check(ctx)[1])  # before anything is shown
+        return result
     for tmp in remove_stale_temporaries(out / d for d in ("", "fits", "refits", "models", "plots")):
         log(f"removed {tmp}, left by a run that was killed")
     return None
@@ -361,7 +378,7 @@ def _start_record(ctx: RunContext, data, sets: Sets) -> dict:
         "n_jobs": ctx.n_jobs,
         "complete": False,
     }
-    atomic_write_json(ctx.out / "run.json", record)
+    write_json(ctx.out / "run.json", record)
     return record
 
 
@@ -372,9 +389,13 @@ def _search(ctx: RunContext, pipeline: Pipeline, sets: Sets):
     store = ctx.out / "fits"
     store.mkdir(exist_ok=True)
     sizes = planned_fits(config, len(y))
-    cached = [read_json(p) for p in store.glob("*.json")]
+    cached = fit_records(store, ctx.log)  # damaged ones set aside, to be fitted again
     if cached:
         ctx.log(f"resuming: {len(cached)} of {len(sizes)} CV fits already done")
+        ctx.notes.append(
+            f"{len(cached)} of the {len(sizes)} CV fits were read back from {store}, stored by "
+            "an earlier run: their scores are as recorded there, not recomputed"
+        )
     progress = _progress(ctx, sizes, cached, X, y)
     n_jobs = -1 if config.dask_scheduler else ctx.n_jobs  # -1: every worker of the cluster
     with progress_bar(progress["bar"], len(sizes), show=ctx.verbose):
@@ -460,15 +481,12 @@ def _refit(ctx: RunContext, name: str, pipeline: Pipeline, sets: Sets) -> tuple[
     X_train, y_train, X_test, y_test = sets
     key = fit_key(pipeline, X_train, y_train, X_test, y_test)
     if record_path.is_file() and model_path.is_file():
-        record = read_json(record_path)
-        if record.get("key") == key:
-            # the safe format, and exactly the file the record vouches for
-            if record.get("model_sha256") == sha256_file(model_path):
-                from .._persistence import load
+        from .verify import reusable_refit
 
-                log(f"  refit {name}: reusing the stored model")
-                return record, load(model_path)
-            log(f"  refit {name}: {model_path} does not match its record; refitting")
+        reused = reusable_refit(record_path, model_path, key, sets, log)
+        if reused is not None:  # its scores recomputed from the model
+            log(f"  refit {name}: reusing the stored model")
+            return reused
     mlp_params = pipeline[-1].get_params()
     held = mlp_params["validation_fraction"] if mlp_params["monitor_validation"] else 0
     note = f" ({held:.0%} of them held out for the validation curve)" if held else ""
@@ -480,34 +498,26 @@ def _refit(ctx: RunContext, name: str, pipeline: Pipeline, sets: Sets) -> tuple[
         model.fit(X_train, y_train)
     fit_time = time.perf_counter() - start
     mlp = model[-1]
+    from .verify import model_metrics
 
-    def metrics(X, y):
-        proba = model.predict_proba(X)
-        pred = mlp.classes_[proba.argmax(axis=1)]
-        return float(log_loss(y, proba, labels=mlp.classes_)), float(accuracy_score(y, pred))
-
-    train_loss, train_acc = metrics(X_train, y_train)
-    test_loss, test_acc = metrics(X_test, y_test)
     record = {
         "key": key,
         "architecture": name,
         "fit_time": fit_time,
         "n_iter": int(mlp.n_iter_),
         "n_params": int(mlp.n_params_),
-        "train_loss": train_loss,
-        "train_accuracy": train_acc,
-        "test_loss": test_loss,
-        "test_accuracy": test_acc,
+        **model_metrics(model, sets),
         "history": mlp.history_,
     }
     # the model first, then the record that vouches for it
     from .._persistence import save
 
-    save(model, model_path)
+    with writing(model_path):
+        save(model, model_path)
     record["model_sha256"] = sha256_file(model_path)
-    atomic_write_json(record_path, record)
+    write_json(record_path, record)
     log(
-        f"  refit {name}: {fit_time:.1f}s, test accuracy {100 * test_acc:.2f}% "
+        f"  refit {name}: {fit_time:.1f}s, test accuracy {100 * record['test_accuracy']:.2f}% "
         "(reported, not used for selection)"
     )
     return record, model
@@ -524,16 +534,16 @@ def _choose_best(refits: Refits) -> None:
 # ---------------------------------------------------- step 8: the artefacts
 def _save(ctx: RunContext, refits: Refits, ranked: Ranked) -> None:
     """The best model, the tables and the plots, each written atomically."""
-    from .._persistence import save
-
     out, results, best_model = ctx.out, refits.results, refits.models[refits.best]
-    save(best_model, out / "best_model.skmlp")  # safe to share and to load
-    atomic_write(out / "best_model.joblib", lambda tmp: joblib.dump(best_model, tmp))
-    atomic_write_text(out / "results.csv", results.to_csv(index=False))
+    # safe to share and to load: the very bytes of the refit whose scores are reported
+    checked = out / "models" / f"{refits.best}.skmlp"
+    write_with(out / "best_model.skmlp", lambda tmp: shutil.copyfile(checked, tmp))
+    write_with(out / "best_model.joblib", lambda tmp: joblib.dump(best_model, tmp))
+    write_text(out / "results.csv", csv_table(results))
     public = ranked.public
-    atomic_write_text(out / "ranking.csv", public.to_csv(index=False))
-    atomic_write_text(out / "results.md", markdown_table(results, public, ctx.config.dataset))
-    atomic_write_text(out / "cv_results.csv", ranked.cv_results.to_csv(index=False))
+    write_text(out / "ranking.csv", csv_table(public))
+    write_text(out / "results.md", markdown_table(results, public, ctx.config.dataset, ctx.notes))
+    write_text(out / "cv_results.csv", csv_table(ranked.cv_results))
     if ctx.plots:
         draw_plots(
             out, results, public, refits.histories, refits.models,
@@ -558,8 +568,9 @@ def _report(
             "refit_s": round(time.time() - refits.started, 2),
             "total_s": round(time.time() - started, 2),
         },
+        unverified=list(ctx.notes),
     )
-    atomic_write_json(out / "run.json", record)
+    write_json(out / "run.json", record)
     ctx.log(f"best by CV accuracy: {refits.best}; artefacts in {out}")
     return ExperimentResult(
         refits.results,
@@ -570,6 +581,7 @@ def _report(
         record,
         refits.models[refits.best],
         ranking=ranked.public,
+        unverified=list(ctx.notes),
     )
 
 

@@ -34,10 +34,10 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._io import atomic_write_json
 from .._progress import ProgressBar, estimate_left
 from ..architectures import SEED_ARCHITECTURES, Architecture, param_grid
-from ._files import read_json, sha256_arrays
+from ._files import sha256_arrays, write_json
+from .records import fit_records, load_fit_record
 
 __all__ = ["build_search", "make_search", "rank_candidates"]
 
@@ -86,7 +86,8 @@ class _ResumableFit(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.key_ = key
         self.n_train_ = len(y)
         path = Path(self.store) / f"{key}.json"
-        self.record_ = read_json(path) if path.is_file() else None
+        # a damaged record is no record: the fit runs again (records.py)
+        self.record_ = load_fit_record(path, key)
         if self.record_ is None:
             self.started_ = time.time()
             start = time.perf_counter()
@@ -130,7 +131,7 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
         "n_test": len(y),
         "n_params": int(mlp.n_params_),
     }
-    atomic_write_json(Path(estimator.store) / f"{estimator.key_}.json", record)
+    write_json(Path(estimator.store) / f"{estimator.key_}.json", record)
     # scored: a second call (train scores, should a search ask) replays these
     estimator.record_ = record
     if estimator.progress:
@@ -168,7 +169,7 @@ def progress_bar(key: str, total: int, show: bool = True):
 
 def _report_progress(store, progress: dict) -> None:
     """Show fits done, time elapsed and an estimate of the time left."""
-    records = [json.loads(p.read_text()) for p in Path(store).glob("*.json")]
+    records = fit_records(store)
     new = [r for r in records if r["key"] not in progress["cached_keys"]]
     remaining = _remaining_costs(records, progress)
     elapsed = time.time() - progress["started"]
@@ -418,8 +419,7 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
     cv = search.cv_results_
     resource = _halving_resource(config)
     records: dict[str, list] = {}
-    for path in Path(store).glob("*.json"):
-        record = read_json(path)
+    for record in fit_records(store):
         records.setdefault(json.dumps(record["params"], sort_keys=True), []).append(record)
     n_splits = search.n_splits_
     last: dict[str, tuple] = {}

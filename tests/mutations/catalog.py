@@ -180,6 +180,23 @@ MUTATIONS: list[Mutation] = [
         (EXP + "test_finished_run_is_reused_without_fitting",),
     ),
     Mutation(
+        "finished-run-scores-not-recomputed",
+        "skmlp/experiment/verify.py",
+        "        check_metrics(results.iloc[i].to_dict(), computed, sets, path, name)\n",
+        "",
+        ("tests/test_trust_records.py::test_8_a_forged_test_accuracy_is_refused",),
+    ),
+    Mutation(
+        "predict-labels-written-raw",
+        "skmlp/_text.py",
+        "    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):",
+        "    if False:",
+        (
+            "tests/test_trust_records.py::"
+            "test_10_hostile_labels_are_escaped_in_the_csv_and_on_the_terminal",
+        ),
+    ),
+    Mutation(
         "network-weights-not-loaded",
         "skmlp/_persistence/_keras.py",
         '_KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")',
