@@ -12,15 +12,19 @@
     The SHA-256 of the manifest.
 ``models/<step>.keras``
     Each network in Keras' native format, loaded with ``safe_mode=True`` after its
-    configuration has been checked to name only Keras' own classes.
+    configuration has been checked place by place: each place (a layer, an
+    activation, an initializer, a regularizer, a constraint, a dtype policy, the
+    optimizer, loss and metrics) admits only Keras' own objects of its kind, each
+    with only its known arguments, in range.
 
 Checksums catch damaged, truncated or edited files. They are not a signature:
 safety against a malicious author comes from loading nothing but JSON, numbers and
 Keras' own layers, and from budgets checked before anything is allocated: member
-sizes (read streamed, with a cap and a compression-ratio limit), the manifest's size
+sizes (read streamed, with a cap and a compression-ratio limit, each member once,
+members whose bytes overlap or leave the file refused), the manifest's size
 and nesting depth, label lengths, the state's keys, types and consistency, each
-layer's width, and the network's parameter count against the weights actually in
-the file. Every refusal is a :class:`ModelFileError` that names the file.
+layer's width, and the network's parameter count and each layer's weight shapes
+against the weights actually in the file. Every refusal is a :class:`ModelFileError` that names the file.
 
 Formats are told apart by content, never by name: :func:`load` refuses a pickle
 (such as a ``joblib`` file) and says how to opt in; only :func:`load_pickle`, whose
@@ -28,7 +32,8 @@ name says what it does, unpickles.
 
 The package, by concern: ``_json`` (typed JSON), ``_classes`` (the class table),
 ``_archive`` (format sniffing, the budgeted zip, the manifest), ``_keras`` (the
-networks: allowlist, shape and weights checks), ``_state`` (fitted-state schemas),
+networks: shape and weights checks), ``_schema`` (what a network config may say,
+place by place), ``_state`` (fitted-state schemas),
 ``_limits`` (the budgets and :class:`ModelFileError`) and ``_files`` (:func:`save`,
 :func:`load`, :func:`load_pickle`).
 """

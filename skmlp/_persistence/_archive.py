@@ -9,6 +9,7 @@ checksums and the format version.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import zipfile
 import zlib
 from pathlib import Path
@@ -21,6 +22,7 @@ from ._limits import (
     MAX_RATIO,
     RATIO_FLOOR,
     ModelFileError,
+    printable,
 )
 
 FORMAT = "skmlp-model"
@@ -72,13 +74,51 @@ def _pickle_refusal(path) -> ModelFileError:
     )
 
 
-def _read_zip(source, where: str, wanted, *, required=(), refuse_others=True) -> dict:
-    """Read the ``wanted`` members of a zip, each within its budget.
+def _check_layout(zf: zipfile.ZipFile, infos, where: str) -> None:
+    """Every member's bytes lie in the file, before the central directory, apart.
 
-    Duplicate names, compression other than stored or deflate, members over
+    A zip's central directory may point many members at the same bytes (a bomb by
+    overlap: each member within its budget, their sum unbounded), or past the end
+    of the file. Each member's range (its local header, name, extra field and
+    compressed data) is read from its 30-byte local header, before anything is
+    decompressed; ranges that overlap or leave the file are refused.
+    """
+    ranges = []
+    for info in infos:
+        zf.fp.seek(info.header_offset)
+        head = zf.fp.read(30)
+        if len(head) != 30 or head[:4] != b"PK\x03\x04":
+            raise ModelFileError(
+                f"{where}: member {printable(info.filename)} has no local header at byte "
+                f"{info.header_offset}"
+            )
+        extra = int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
+        end = info.header_offset + 30 + extra + info.compress_size
+        ranges.append((info.header_offset, end, info.filename))
+    ranges.sort()
+    for (_, end, first), (start, _, second) in itertools.pairwise(ranges):
+        if start < end:
+            raise ModelFileError(
+                f"{where}: members {printable(first)} and {printable(second)} overlap (bytes "
+                f"{start} to {end}): refusing a zip whose members share their data"
+            )
+    if ranges and ranges[-1][1] > zf.start_dir:
+        raise ModelFileError(
+            f"{where}: member {printable(ranges[-1][2])} runs to byte {ranges[-1][1]}, past the "
+            f"member data's end at byte {zf.start_dir}"
+        )
+
+
+def _read_zip(source, where: str, wanted, *, required=(), refuse_others=True, skip=()) -> dict:
+    """Read the ``wanted`` members of a zip, each within its budget, each once.
+
+    Duplicate names, members whose bytes overlap or leave the file
+    (:func:`_check_layout`), compression other than stored or deflate, members over
     ``MAX_MEMBER_BYTES`` or over ``MAX_RATIO`` times their compressed size are
     refused before anything is decompressed; each member is then read in chunks
-    and refused as soon as it passes the size its header declares.
+    and refused as soon as it passes the size its header declares. Members not
+    wanted are refused (``refuse_others``) or never read, as are those in ``skip``
+    (already read).
     """
     try:
         zf = zipfile.ZipFile(source)
@@ -94,33 +134,34 @@ def _read_zip(source, where: str, wanted, *, required=(), refuse_others=True) ->
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
             raise ModelFileError(f"{where}: duplicate member names {dup[:5]}")
-        others = set(names) - set(wanted)
+        others = set(names) - set(wanted) - set(skip)
         if refuse_others and others:
             raise ModelFileError(f"{where}: unexpected members {sorted(others)[:5]}")
         missing = set(required) - set(names)
         if missing:
             raise ModelFileError(f"{where}: member {sorted(missing)[0]} is missing")
+        _check_layout(zf, infos, where)
         out = {}
         for info in infos:
-            if info.filename not in wanted:
+            if info.filename not in wanted or info.filename in skip:
                 continue  # never read, never extracted
             name = info.filename
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise ModelFileError(
-                    f"{where}: member {name} uses compression method {info.compress_type}; "
-                    "skmlp files use deflate only"
+                    f"{where}: member {printable(name)} uses compression method "
+                    f"{info.compress_type}; skmlp files use deflate only"
                 )
             limit = wanted[name] if isinstance(wanted, dict) else MAX_MEMBER_BYTES
             if info.file_size > limit:
                 raise ModelFileError(
-                    f"{where}: member {name} declares {info.file_size} bytes, over the "
+                    f"{where}: member {printable(name)} declares {info.file_size} bytes, over the "
                     f"limit of {limit}"
                 )
             if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(
                 info.compress_size, 1
             ):
                 raise ModelFileError(
-                    f"{where}: member {name} would expand {info.compress_size} bytes to "
+                    f"{where}: member {printable(name)} would expand {info.compress_size} bytes to "
                     f"{info.file_size} (over {MAX_RATIO} times): refusing a compression bomb"
                 )
             chunks, size = [], 0
@@ -130,12 +171,14 @@ def _read_zip(source, where: str, wanted, *, required=(), refuse_others=True) ->
                         size += len(chunk)
                         if size > info.file_size:
                             raise ModelFileError(
-                                f"{where}: member {name} is longer than its declared "
+                                f"{where}: member {printable(name)} is longer than its declared "
                                 f"{info.file_size} bytes"
                             )
                         chunks.append(chunk)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-                raise ModelFileError(f"{where}: member {name} is damaged ({exc})") from None
+                raise ModelFileError(
+                    f"{where}: member {printable(name)} is damaged ({exc})"
+                ) from None
             out[name] = b"".join(chunks)
     return out
 
@@ -168,15 +211,18 @@ def _read_archive(path: Path) -> tuple[dict, dict[str, bytes]]:
     manifest = _parse_json(manifest_bytes, f"{path} manifest", MAX_MANIFEST_BYTES)
     _check_header(manifest, path)
     listed = manifest.get("members", {})
-    if not isinstance(listed, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in listed.items()
+    if (
+        not isinstance(listed, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in listed.items())
+        or {MANIFEST, MANIFEST_SUM} & set(listed)
     ):
         raise ModelFileError(f"{path}: the manifest's member list is malformed")
-    members = _read_zip(path, str(path), set(listed) | {MANIFEST, MANIFEST_SUM},
-                        required=set(listed))  # fmt: skip
+    # every other member once, the manifest not again; any member not listed is refused
+    members = _read_zip(path, str(path), set(listed), required=set(listed),
+                        skip=(MANIFEST, MANIFEST_SUM))  # fmt: skip
     for name, digest in listed.items():
         if hashlib.sha256(members[name]).hexdigest() != digest:
-            raise ModelFileError(f"{path}: member {name} does not match its checksum")
+            raise ModelFileError(f"{path}: member {printable(name)} does not match its checksum")
     return manifest, members
 
 

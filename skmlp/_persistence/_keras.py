@@ -1,6 +1,7 @@
 """The networks: Keras' native format, checked before Keras reads it.
 
-A network's configuration may name only an allowlist of Keras' own classes; its
+A network's configuration may name only Keras' own classes, each in its own place
+and with known arguments in range (:mod:`._schema`); its
 shape (widths, parameter count) is read from the configuration alone and checked
 against the weights actually in the file before :func:`keras.saving.load_model`
 builds anything.
@@ -16,33 +17,27 @@ import zipfile
 from pathlib import Path
 
 from .._backend import tensorflow_hidden
-from .._optimizers import optimizer_classes
 from ._archive import _read_zip
 from ._json import _parse_json
-from ._limits import MAX_CONFIG_BYTES, MAX_LAYERS, MAX_MEMBER_BYTES, MAX_WIDTH, ModelFileError
+from ._limits import (
+    MAX_CONFIG_BYTES,
+    MAX_LAYERS,
+    MAX_MEMBER_BYTES,
+    MAX_WIDTH,
+    ModelFileError,
+    printable,
+)
+from ._schema import CLASSES, check_network_config
 
-# Keras classes a model file may name, each with the one public module it may come
-# from (a file naming any other module, even one of Keras' own, imports nothing).
+# Keras classes a model file may name, each with the public modules it may come from
+# (a file naming any other module, even one of Keras' own, imports nothing); where each
+# may appear, and with which arguments, is the schema's (_schema.CLASSES)
 _KERAS_CLASSES = {
-    **dict.fromkeys(["Sequential", "DTypePolicy", "FloatDTypePolicy"], "keras"),
-    **dict.fromkeys(["InputLayer", "Dense", "BatchNormalization", "Dropout"], "keras.layers"),
-    **dict.fromkeys(
-        ["RandomNormal", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform",
-         "LecunNormal", "LecunUniform", "RandomUniform", "TruncatedNormal", "Zeros", "Ones",
-         "Constant", "Orthogonal", "VarianceScaling", "Identity"],
-        "keras.initializers",
-    ),
-    **dict.fromkeys(["L2", "L1", "L1L2"], "keras.regularizers"),
-    "MaxNorm": "keras.constraints",
-    **dict.fromkeys(sorted(optimizer_classes()), "keras.optimizers"),  # the solvers' table
-    **dict.fromkeys(["SparseCategoricalCrossentropy", "BinaryCrossentropy"], "keras.losses"),
-    **dict.fromkeys(
-        ["MeanMetricWrapper", "Mean", "SparseCategoricalAccuracy", "Accuracy", "BinaryAccuracy"],
-        "keras.metrics",
-    ),
-    # both a loss and a metric: either public module
-    **dict.fromkeys(["MeanSquaredError", "Poisson"], ("keras.losses", "keras.metrics")),
-}  # fmt: skip
+    name: modules[0] if len(modules) == 1 else modules
+    for table in CLASSES.values()
+    for name, (modules, _) in table.items()
+}
+_KERAS_CLASSES["Sequential"] = "keras"
 _KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
 
 
@@ -52,30 +47,6 @@ def _keras_bytes(model) -> bytes:
         with tensorflow_hidden():  # Keras' serialization would import TensorFlow
             model.save(path)
         return Path(path).read_bytes()
-
-
-def _check_keras_config(config, where: str) -> None:
-    """Refuse any object in a Keras config that is not one of Keras' own allowed classes."""
-    stack = [config]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, list):
-            stack.extend(value)
-            continue
-        if not isinstance(value, dict):
-            continue
-        if "class_name" in value or "module" in value:
-            name, module = value.get("class_name"), value.get("module")
-            registered = value.get("registered_name")
-            allowed = _KERAS_CLASSES.get(name) if isinstance(name, str) else None
-            allowed = (allowed,) if isinstance(allowed, str) else allowed or ()
-            if module not in allowed or registered not in (None, name):
-                label = f"{module}.{name}" if module else str(name)
-                raise ModelFileError(
-                    f"{where}: the network names {label!r}, which is not one of the Keras "
-                    "layers skmlp loads; refusing to load it"
-                )
-        stack.extend(value.values())
 
 
 def _width(value, what: str, where: str) -> int:
@@ -91,7 +62,9 @@ def _network_shape(config, where: str) -> dict:
     ``BatchNormalization`` and ``Dropout`` layers. Every shape Keras would build
     from (input shapes, build configs) must agree with the chain of widths. The
     parameter count is exactly what Keras will build from the config, so that the
-    weights can be checked to cover it (:func:`_check_weights`).
+    weights can be checked to cover it (:func:`_check_weights`), and ``"arrays"`` the
+    shape of every weight array each layer needs, by its path in the weights file
+    (Keras names a layer's group by its class, numbered from the second on).
     """
     from .._model import mlp_param_count  # imports Keras, which loading needs anyway
 
@@ -118,7 +91,13 @@ def _network_shape(config, where: str) -> dict:
     # mlp_param_count counts the Dense chain, each layer with its bias; the config
     # may leave biases out and put batch normalisation anywhere, each with its own
     # optional offset (center) and scale: those are counted here, layer by layer
-    dense, no_bias, norm = [], 0, 0
+    dense, no_bias, norm, arrays, seen = [], 0, 0, {}, {}
+
+    def needs(group, *shapes):
+        count = seen[group] = seen.get(group, -1) + 1
+        name = f"layers/{group}" + (f"_{count}" if count else "")
+        arrays.update({f"{name}/vars/{i}": shape for i, shape in enumerate(shapes)})
+
     for layer in layers[1:]:
         kind, cfg = layer.get("class_name"), layer.get("config") or {}
         shape_is((layer.get("build_config") or {}).get("input_shape"), width,
@@ -126,19 +105,22 @@ def _network_shape(config, where: str) -> dict:
         if kind == "Dense":
             units = _width(cfg.get("units"), f"layer {cfg.get('name')!r}'s width", where)
             no_bias += 0 if cfg.get("use_bias", True) else units
+            needs("dense", (width, units), *[(units,)] * bool(cfg.get("use_bias", True)))
             width = units
             dense.append(units)
         elif kind == "BatchNormalization":
             if cfg.get("axis", -1) not in (-1, 1, [-1], [1]):
                 raise ModelFileError(f"{where}: batch normalisation on an unexpected axis")
-            norm += (2 + bool(cfg.get("center", True)) + bool(cfg.get("scale", True))) * width
+            n_vars = 2 + bool(cfg.get("center", True)) + bool(cfg.get("scale", True))
+            norm += n_vars * width
+            needs("batch_normalization", *[(width,)] * n_vars)
         elif kind != "Dropout":
             raise ModelFileError(f"{where}: layer {kind!r} has no place in an skmlp network")
     if not dense:
         raise ModelFileError(f"{where}: the network has no Dense layer")
     n_params = mlp_param_count(n_inputs, dense[:-1], dense[-1]) - no_bias + norm
     return {"n_inputs": n_inputs, "hidden": tuple(dense[:-1]), "n_outputs": dense[-1],
-            "n_params": n_params}  # fmt: skip
+            "n_params": n_params, "arrays": arrays}  # fmt: skip
 
 
 def _check_weights(h5: bytes, shape: dict, where: str) -> None:
@@ -147,11 +129,13 @@ def _check_weights(h5: bytes, shape: dict, where: str) -> None:
     Every dataset is contiguous and uncompressed, stored in the file itself (no
     external or virtual storage, no links), so reading it allocates no more than
     the file's own size; their total must cover the parameter count from the
-    config, so that no layer is built larger than the weights that fill it.
+    config, and each layer's arrays must have the shapes its config gives (a
+    Dense layer's ``units`` against its kernel and bias), so that no layer is
+    built larger than the weights that fill it.
     """
     import h5py
 
-    total, count = 0, 0
+    total, count, found = 0, 0, {}
     try:
         with h5py.File(io.BytesIO(h5), "r") as f:
             stack = [f]
@@ -160,7 +144,9 @@ def _check_weights(h5: bytes, shape: dict, where: str) -> None:
                 for name in group:
                     link = group.get(name, getlink=True)
                     if not isinstance(link, h5py.HardLink):
-                        raise ModelFileError(f"{where}: the weights file holds a link ({name})")
+                        raise ModelFileError(
+                            f"{where}: the weights file holds a link ({printable(name)})"
+                        )
                     obj = group[name]
                     if isinstance(obj, h5py.Group):
                         stack.append(obj)
@@ -178,10 +164,11 @@ def _check_weights(h5: bytes, shape: dict, where: str) -> None:
                         or obj.id.get_storage_size() < nbytes
                     ):
                         raise ModelFileError(
-                            f"{where}: weight array {obj.name} is not plain stored numbers "
-                            f"(declares {nbytes} bytes, stores {obj.id.get_storage_size()})"
+                            f"{where}: weight array {printable(obj.name)} is not plain stored "
+                            f"numbers (declares {nbytes} bytes, stores {obj.id.get_storage_size()})"
                         )
                     total += nbytes
+                    found[obj.name.lstrip("/")] = tuple(obj.shape or ())
     except ModelFileError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError, ... on bad files
@@ -191,6 +178,12 @@ def _check_weights(h5: bytes, shape: dict, where: str) -> None:
             f"{where}: the network declares {shape['n_params']} parameters but the weights "
             f"file holds {total} bytes of weights in {len(h5)} bytes"
         )
+    for path, needed in shape["arrays"].items():
+        if found.get(path) != needed:
+            raise ModelFileError(
+                f"{where}: weight array {path} has shape {found.get(path)}, but the network's "
+                f"config builds it as {needed}"
+            )
 
 
 def _load_keras(data: bytes, where: str):
@@ -203,7 +196,7 @@ def _load_keras(data: bytes, where: str):
                       required=("config.json", "model.weights.h5"),
                       refuse_others=False)  # fmt: skip
     config = _parse_json(inner["config.json"], f"{where} config", MAX_CONFIG_BYTES)
-    _check_keras_config(config, where)
+    check_network_config(config, where)
     shape = _network_shape(config, where)
     _check_weights(inner["model.weights.h5"], shape, where)
     with tempfile.TemporaryDirectory() as tmp:

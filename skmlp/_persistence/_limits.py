@@ -21,3 +21,9 @@ MAX_WIDTH = 2**22  # units of one layer, or input features
 
 class ModelFileError(ValueError):
     """A model file is not an skmlp model file, is damaged, or cannot be loaded here."""
+
+
+def printable(name: str) -> str:
+    """A name from a file, as one line of plain text: newlines, terminal escape
+    sequences and other unprintable characters written as Python escapes."""
+    return repr(str(name))[1:-1]

@@ -132,14 +132,29 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "network-config-module-imported",
-        "skmlp/_persistence/_keras.py",
-        '            name, module = value.get("class_name"), value.get("module")\n'
-        '            registered = value.get("registered_name")',
-        '            name, module = value.get("class_name"), value.get("module")\n'
-        "            if isinstance(module, str):\n"
-        "                __import__(module)\n"
-        '            registered = value.get("registered_name")',
+        "skmlp/_persistence/_schema.py",
+        '    name, module = value.get("class_name"), value.get("module")\n'
+        '    registered = value.get("registered_name")',
+        '    name, module = value.get("class_name"), value.get("module")\n'
+        "    if isinstance(module, str):\n"
+        "        __import__(module)\n"
+        '    registered = value.get("registered_name")',
         (SEC + "test_a_file_cannot_make_skmlp_import_a_module",),
+    ),
+    Mutation(  # issue 24, finding 3: each place admits only its own kind of object
+        "network-config-checked-by-class-not-place",
+        "skmlp/_persistence/_schema.py",
+        "        allowed, spec = CLASSES[kind].get(name, ((), None)) if isinstance(name, str) else",
+        "        allowed, spec = next((t[name] for t in CLASSES.values() if name in t), ((), None))"
+        " if isinstance(name, str) else",
+        ("tests/test_trust_model_files.py::test_3_dense_layer_as_initializer_is_refused",),
+    ),
+    Mutation(  # issue 24, finding 6: members sharing their bytes
+        "zip-members-may-overlap",
+        "skmlp/_persistence/_archive.py",
+        "        _check_layout(zf, infos, where)\n",
+        "",
+        ("tests/test_trust_model_files.py::test_6_overlapping_members_are_refused",),
     ),
     Mutation(
         "fused-epoch-shuffles-from-numpy-global",
