@@ -26,6 +26,24 @@ from .._backend import MAX_SEED
 from .._optimizers import optimizer_classes
 from ._limits import MAX_LAYERS, MAX_WIDTH, ModelFileError
 
+#: The newest Keras whose configs the argument lists below were read from: a newer
+#: Keras may write arguments they lack, and a refusal then says so.
+KNOWN_KERAS = (3, 15)
+
+
+def _newer_keras() -> str:
+    import keras
+
+    try:
+        version = tuple(int(p) for p in keras.__version__.split(".")[:2])
+    except ValueError:
+        return ""
+    if version <= KNOWN_KERAS:
+        return ""
+    return (f" (this skmlp knows the arguments of Keras up to {'.'.join(map(str, KNOWN_KERAS))}"
+            f"; Keras {keras.__version__} may write new ones: upgrade skmlp)")  # fmt: skip
+
+
 #: Keras activation names a layer's ``activation`` may be (Keras writes its own
 #: activations as their names); ``swish`` is written as ``silu``.
 ACTIVATION_NAMES = ("linear", "relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "silu",
@@ -281,6 +299,7 @@ def _check_args(config, spec, path, where, shared) -> None:
             raise ModelFileError(
                 f"{where}: {path} has argument {key!r}, which skmlp does not load "
                 f"(known: {', '.join(sorted(spec)) or 'none'}); refusing to load it"
+                + _newer_keras()
             )
         _check_value(value, spec[key], f"{path}.{key}", where, shared)
 
