@@ -128,6 +128,11 @@ def _over(budget: int) -> str:
     return f"the memory budget of {budget:,} bytes ({BUDGET_VARIABLE} to change it)"
 
 
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _warn(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=4)
 
@@ -165,7 +170,7 @@ def check_feature_columns(features: pd.DataFrame, path) -> None:
         column = features[name]
         if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
             bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
-            example = f" (e.g. {bad.iloc[0]!r} in row {bad.index[0]})" if len(bad) else ""
+            example = f" (e.g. {_short(bad.iloc[0])} in row {bad.index[0]})" if len(bad) else ""
             raise FeatureFileError(
                 f"{path}: feature column {name!r} is not numeric{example}; encode it as "
                 "numbers or drop it"
@@ -317,7 +322,8 @@ def _bad_cell(text: bytes, path: Path, layout: _Layout) -> str | None:
             )
         for pos, cell in enumerate(row if row_number > 0 else ()):
             if pos != layout.label and not _is_number(cell):
-                return f"data row {row_number} (line {line}), {_column(layout, pos)}: {cell!r} is not a number"
+                where = f"data row {row_number} (line {line}), {_column(layout, pos)}"
+                return f"{where}: {_short(cell)} is not a number"
     return None
 
 
@@ -330,12 +336,21 @@ def _column(layout: _Layout, pos: int) -> str:
 def _layout(text: bytes, path: Path, opts: _Options) -> _Layout:
     line = text[: text.find(b"\n")] if b"\n" in text else text
     if line.count(b",") >= MAX_COLUMNS:  # before csv makes a string of every cell
-        raise FeatureFileError(f"{path}: its first line has more than {MAX_COLUMNS:,} cells, the limit")
+        raise FeatureFileError(
+            f"{path}: its first line has more than {MAX_COLUMNS:,} cells, the limit"
+        )
     first = next(iter(_Rows(text, path)), None)
     if first is not None and len(first) > MAX_COLUMNS:
-        raise FeatureFileError(f"{path}: its first row has {len(first):,} cells, more than the limit of {MAX_COLUMNS:,}")
+        raise FeatureFileError(
+            f"{path}: its first row has {len(first):,} cells, more than the limit of "
+            f"{MAX_COLUMNS:,}"
+        )
     has_header, index = _csv_layout(path, first, opts.header)
-    names = list(pd.read_csv(io.BytesIO(text), nrows=0, encoding="utf-8-sig").columns) if has_header else None
+    names = (
+        list(pd.read_csv(io.BytesIO(text), nrows=0, encoding="utf-8-sig").columns)
+        if has_header
+        else None
+    )
     check_label((names[1:] if index else names) or [], opts.label, path)
     label = names.index(opts.label) if opts.label is not None else None
     return _Layout(has_header, index, len(first), names, label)

@@ -78,6 +78,12 @@ def _new_bytes(batch, seen: set) -> int:
     return size
 
 
+def short(value, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a value from a file, for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def read_parquet(path: Path, budget: int, label: str | None, max_columns: int,
                  over: str) -> pd.DataFrame:  # fmt: skip
     """A Parquet table, decoded within ``budget`` bytes.
@@ -106,6 +112,15 @@ def read_parquet(path: Path, budget: int, label: str | None, max_columns: int,
     schema = pq.ParquetFile(path).schema_arrow
     text = _check_schema(pa, schema, path, label, max_columns)
     parquet = pq.ParquetFile(path, read_dictionary=text)
+    for name in text:  # a text feature: refused on its first value, before the rest is read
+        if name != label:
+            batch = next(parquet.iter_batches(batch_size=1, columns=[name]), None)
+            value = batch.column(0)[0].as_py() if batch is not None and len(batch) else None
+            example = f" (e.g. {short(value)} in row 0)" if value is not None else ""
+            raise ParquetRefusal(
+                f"{path}: feature column {name!r} is not numeric{example}; encode it as "
+                "numbers or drop it"
+            )
     meta, width = parquet.metadata, 0
     for field in schema:  # what the declared rows take at least, before any is decoded
         width += field.type.bit_width // 8 if pa.types.is_primitive(field.type) else 4
