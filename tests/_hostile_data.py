@@ -108,7 +108,8 @@ def csv_gz_bomb(path: Path, scale: int, columns: int = 100) -> Path:
     header = (",".join(f"x{i}" for i in range(columns)) + ",target\n").encode()
     rows = (",".join(["0"] * columns) + ",0\n" + ",".join(["0"] * columns) + ",1\n").encode()
     block = rows * (_CHUNK // len(rows))
-    comp, crc, size = deflate_repeated(header, block, scale // 5)
+    text = len(header) + (scale // 5 - len(header)) // len(rows) * len(rows)  # whole rows
+    comp, crc, size = deflate_repeated(header, block, text)
     gz_head = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
     path.write_bytes(
         gz_head + comp + crc.to_bytes(4, "little") + (size % 2**32).to_bytes(4, "little")
