@@ -6,11 +6,14 @@ reads its input with :func:`read_features`. All three go through :data:`SOURCES`
 the reader of each kind of file by how its name ends, under the same rules:
 
 - The file exists; a name that ends in none of :data:`SOURCES`' endings is refused.
-- What a file expands to in memory is checked against :func:`memory_budget` (half
-  the physical memory) before it is read: a CSV's text (after decompression) at
-  :data:`BYTES_PER_CHARACTER` bytes a character, a Parquet file's column sizes, each
+- What a file expands to in memory is checked against :func:`memory_budget` (1 GiB,
+  or half the physical memory if less; ``$SKMLP_DATA_BUDGET`` sets it) while it is
+  read, before what it expands to is allocated: a CSV's text is decompressed once, its
+  bytes counted as they arrive (at :data:`BYTES_PER_CHARACTER` bytes a character); a
+  Parquet file's columns are decoded batch by batch, their bytes counted; each
   array's declared size (which must also fit in the bytes the file stores), an IDX
-  file's declared size.
+  file's declared size. A table has at most :data:`MAX_COLUMNS` columns, a CSV row at
+  most :data:`MAX_ROW_CHARACTERS` characters.
 - Nothing is unpickled: an array of Python objects is refused before it is read.
 - Every feature is a finite number (integer or float: not text, not a boolean, not
   empty, NaN or inf); the first that is not is named (a CSV's by data row, line and
@@ -33,11 +36,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import math
 import os
 import re
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +51,11 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "BUDGET_VARIABLE",
     "BYTES_PER_CHARACTER",
+    "DEFAULT_BUDGET",
+    "MAX_COLUMNS",
+    "MAX_ROW_CHARACTERS",
     "SOURCES",
     "FeatureFileError",
     "check_array",
@@ -58,11 +67,27 @@ __all__ = [
     "read_table",
 ]
 
-#: A CSV value takes at least two characters ("0,") and eight bytes as a float64.
-BYTES_PER_CHARACTER = 4
+#: A CSV value takes at least two characters ("0,") and eight bytes as a float64; pandas'
+#: parse peaks at twice that.
+BYTES_PER_CHARACTER = 8
+#: The memory budget unless ``$SKMLP_DATA_BUDGET`` sets another: with it, a refused
+#: file, or the parse of one within it, stays under 1.5 GB of process memory.
+DEFAULT_BUDGET = 2**30
+#: The environment variable that sets the memory budget, in bytes (``4G``, ``500M``, ...).
+BUDGET_VARIABLE = "SKMLP_DATA_BUDGET"
+#: The most columns a table may have: pandas takes seconds and about seven times the
+#: table's size to parse 30,000 columns.
+MAX_COLUMNS = 10_000
+#: The longest CSV row, in characters (a hundred per column of the widest table).
+MAX_ROW_CHARACTERS = 100 * MAX_COLUMNS
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 #: The arrays an ``.npz`` may hold; those named ``X...`` are features.
 NPZ_ARRAYS = ("X", "y", "X_train", "y_train", "X_test", "y_test")
 _TABLES = (".csv", ".csv.gz", ".parquet", ".pq")
+#: The kinds of array an ``.npy`` or ``.npz`` may hold: integers, floats, booleans, text.
+_ARRAY_KINDS = "iufbUS"
+#: Deflate expands a byte to at most 1,032.
+_DEFLATE_RATIO = 1032
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
@@ -71,16 +96,41 @@ class FeatureFileError(ValueError):
 
 
 def memory_budget() -> int:
-    """Bytes a data file may expand to: half the physical memory (1 GiB if unknown).
+    """Bytes a data file may expand to in memory.
+
+    ``$SKMLP_DATA_BUDGET`` when set (bytes, or with a ``K``, ``M``, ``G`` or ``T``
+    suffix: ``4G``), else :data:`DEFAULT_BUDGET` (1 GiB), or half the physical memory
+    if that is less.
 
     Returns
     -------
     int
     """
+    value = os.environ.get(BUDGET_VARIABLE, "").strip().upper().removesuffix("B")
+    if value:
+        match = re.fullmatch(r"([0-9]{1,15})\s*([KMGT]?)I?", value)
+        size = int(match[1]) * _UNITS[match[2]] if match else 0
+        if not 2**20 <= size <= 2**50:
+            raise FeatureFileError(
+                f"{BUDGET_VARIABLE}={os.environ[BUDGET_VARIABLE]!r}: expected a size from 1M "
+                "to 1024T (bytes, or with a K, M, G or T suffix)"
+            )
+        return size
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+        half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     except (AttributeError, ValueError, OSError):
-        return 2**30
+        half = DEFAULT_BUDGET
+    return min(DEFAULT_BUDGET, half)
+
+
+def _over(budget: int) -> str:
+    """The end of a refusal: the budget and how to change it."""
+    return f"the memory budget of {budget:,} bytes ({BUDGET_VARIABLE} to change it)"
+
+
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _warn(message: str) -> None:
@@ -120,7 +170,7 @@ def check_feature_columns(features: pd.DataFrame, path) -> None:
         column = features[name]
         if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
             bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
-            example = f" (e.g. {bad.iloc[0]!r} in row {bad.index[0]})" if len(bad) else ""
+            example = f" (e.g. {_short(bad.iloc[0])} in row {bad.index[0]})" if len(bad) else ""
             raise FeatureFileError(
                 f"{path}: feature column {name!r} is not numeric{example}; encode it as "
                 "numbers or drop it"
@@ -162,27 +212,54 @@ def check_array(X: np.ndarray, path, key: str) -> None:
 
 
 # --------------------------------------------------------------------- CSV
-def _open_text(path: Path):
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
-    return open(path, newline="", encoding="utf-8-sig")
-
-
-def _check_text_budget(path: Path) -> None:
-    """Refuse a CSV whose text, as numbers, could take more than the memory budget."""
+def _read_text(path: Path) -> bytes:
+    """A CSV's bytes, decompressed once; refused as soon as they pass the budget's share."""
     budget = memory_budget()
     limit = budget // BYTES_PER_CHARACTER
-    size = path.stat().st_size
-    if path.name.lower().endswith(".gz"):  # count what it decompresses to, up to the limit
-        size = 0
-        with gzip.open(path, "rb") as f:
-            while size <= limit and (chunk := f.read(2**20)):
-                size += len(chunk)
-    if size > limit:
-        raise FeatureFileError(
-            f"{path}: over {limit:,} bytes of text, which as numbers may take more than the "
-            f"{budget:,} bytes allowed (half this machine's memory)"
-        )
+    gz = path.name.lower().endswith(".gz")
+    refusal = FeatureFileError(
+        f"{path}: {'decompresses to' if gz else 'holds'} more than {limit:,} bytes of text, "
+        f"which as numbers may take more than {_over(budget)}"
+    )
+    if not gz and path.stat().st_size > limit:
+        raise refusal
+    chunks, size = [], 0
+    with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+        while chunk := f.read(2**20):
+            size += len(chunk)
+            if size > limit:
+                raise refusal
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _Rows:
+    """CSV rows of in-memory text, each refused past :data:`MAX_ROW_CHARACTERS`."""
+
+    def __init__(self, text: bytes, path: Path):
+        self.path, self.length = path, 0
+        self.reader = csv.reader(self._lines(io.TextIOWrapper(io.BytesIO(text), "utf-8-sig",
+                                                              newline="")))  # fmt: skip
+
+    def _lines(self, f):
+        for line in f:
+            self.length += len(line)
+            if self.length > MAX_ROW_CHARACTERS:
+                raise FeatureFileError(
+                    f"{self.path}: line {self.reader.line_num + 1} is part of a row of more "
+                    f"than {MAX_ROW_CHARACTERS:,} characters, the limit"
+                )
+            yield line
+
+    def __iter__(self):
+        try:
+            for row in self.reader:
+                self.length = 0
+                yield row
+        except csv.Error as exc:  # a cell over csv's field limit, a NUL byte, ...
+            raise FeatureFileError(
+                f"{self.path}: line {self.reader.line_num}: not a CSV row ({exc})"
+            ) from None
 
 
 def _is_number(cell: str) -> bool:
@@ -230,25 +307,23 @@ class _Layout:
     label: int | None  # position of the target column
 
 
-def _bad_cell(path: Path, layout: _Layout) -> str | None:
+def _bad_cell(text: bytes, path: Path, layout: _Layout) -> str | None:
     """Where the first row of another width, or the first feature cell that is not a number, is.
 
     The slow path, in words; ``None`` when every row and feature cell is fine.
     """
-    with _open_text(path) as f:
-        reader = csv.reader(f)
-        for row_number, row in enumerate(reader, start=1 - layout.header):
-            if len(row) != layout.width:
-                return (
-                    f"data row {row_number} (line {reader.line_num}) has {len(row)} cells, "
-                    f"the {'header' if layout.header else 'first'} has {layout.width}"
-                )
-            for pos, cell in enumerate(row if row_number > 0 else ()):
-                if pos != layout.label and not _is_number(cell):
-                    return (
-                        f"data row {row_number} (line {reader.line_num}), "
-                        f"{_column(layout, pos)}: {cell!r} is not a number"
-                    )
+    rows = _Rows(text, path)
+    for row_number, row in enumerate(rows, start=1 - layout.header):
+        line = rows.reader.line_num
+        if len(row) != layout.width:
+            return (
+                f"data row {row_number} (line {line}) has {len(row)} cells, "
+                f"the {'header' if layout.header else 'first'} has {layout.width}"
+            )
+        for pos, cell in enumerate(row if row_number > 0 else ()):
+            if pos != layout.label and not _is_number(cell):
+                where = f"data row {row_number} (line {line}), {_column(layout, pos)}"
+                return f"{where}: {_short(cell)} is not a number"
     return None
 
 
@@ -258,20 +333,33 @@ def _column(layout: _Layout, pos: int) -> str:
     return f"column {pos + 1}" + (f" ({layout.names[pos]!r})" if layout.names else "")
 
 
-def _layout(path: Path, opts: _Options) -> _Layout:
-    with _open_text(path) as f:
-        first = next(csv.reader(f), None)
+def _layout(text: bytes, path: Path, opts: _Options) -> _Layout:
+    line = text[: text.find(b"\n")] if b"\n" in text else text
+    if line.count(b",") >= MAX_COLUMNS:  # before csv makes a string of every cell
+        raise FeatureFileError(
+            f"{path}: its first line has more than {MAX_COLUMNS:,} cells, the limit"
+        )
+    first = next(iter(_Rows(text, path)), None)
+    if first is not None and len(first) > MAX_COLUMNS:
+        raise FeatureFileError(
+            f"{path}: its first row has {len(first):,} cells, more than the limit of "
+            f"{MAX_COLUMNS:,}"
+        )
     has_header, index = _csv_layout(path, first, opts.header)
-    names = list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns) if has_header else None
+    names = (
+        list(pd.read_csv(io.BytesIO(text), nrows=0, encoding="utf-8-sig").columns)
+        if has_header
+        else None
+    )
     check_label((names[1:] if index else names) or [], opts.label, path)
     label = names.index(opts.label) if opts.label is not None else None
     return _Layout(has_header, index, len(first), names, label)
 
 
-def _parse(path: Path, layout: _Layout) -> pd.DataFrame | None:
+def _parse(text: bytes, layout: _Layout) -> pd.DataFrame | None:
     """The rows, types inferred by pandas; ``None`` if a row has more cells than the first."""
     try:
-        return pd.read_csv(path, header=None, skiprows=int(layout.header),
+        return pd.read_csv(io.BytesIO(text), header=None, skiprows=int(layout.header),
                            skip_blank_lines=False, encoding="utf-8-sig")  # fmt: skip
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
@@ -296,22 +384,22 @@ def _clean(frame: pd.DataFrame, layout: _Layout) -> bool:
 def _read_csv(path: Path, opts: _Options) -> pd.DataFrame:
     """A CSV's rows, every feature cell a finite float64 (the target column as read)."""
     try:
-        _check_text_budget(path)
-        layout = _layout(path, opts)
-        frame = _parse(path, layout)
+        text = _read_text(path)
+        layout = _layout(text, path, opts)
+        frame = _parse(text, layout)
         if frame is not None and frame.empty:
             what = "a header row but no data rows" if layout.header else "no data rows"
             raise FeatureFileError(f"{path}: the file has {what}")
         # the slow path names the problem; an empty target cell is the caller's to name
         if frame is None or not _clean(frame, layout):
-            problem = _bad_cell(path, layout)
+            problem = _bad_cell(text, path, layout)
             if problem or frame is None:
                 raise FeatureFileError(f"{path}: {problem or 'cannot be read as a table'}")
             # numbers pandas kept as text (integers beyond 64 bits); or an empty target cell
             frame = frame.astype(dict.fromkeys(_features(frame, layout).columns, np.float64))
     except UnicodeDecodeError as exc:
         raise FeatureFileError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    except (OSError, EOFError) as exc:  # a damaged .gz, a file that cannot be read
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz, a file that cannot be read
         raise FeatureFileError(f"{path}: cannot be read ({exc})") from None
     if layout.names:
         frame.columns = layout.names
@@ -323,30 +411,28 @@ def _read_csv(path: Path, opts: _Options) -> pd.DataFrame:
 
 # ----------------------------------------------------------------- Parquet
 def _read_parquet(path: Path, opts: _Options) -> pd.DataFrame:
-    """A Parquet table, its size checked first, every feature column checked."""
+    """A Parquet table, decoded within the budget (:mod:`skmlp._parquet`), its features checked."""
     try:
-        import pyarrow.parquet as pq
+        import pyarrow  # noqa: F401
     except ImportError:
         raise FeatureFileError(
             f"{path}: reading Parquet needs pyarrow: pip install 'skmlp[parquet]'"
         ) from None
+    from ._parquet import ParquetRefusal, read_parquet
+
+    budget = memory_budget()
     try:
-        meta = pq.ParquetFile(path).metadata
-        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        if size > memory_budget():
-            raise FeatureFileError(
-                f"{path}: its columns expand to {size:,} bytes, more than the "
-                f"{memory_budget():,} allowed (half this machine's memory)"
-            )
-        frame = pd.read_parquet(path)
-    except FeatureFileError:
-        raise
+        frame = read_parquet(path, budget, opts.label, MAX_COLUMNS, _over(budget))
+    except ParquetRefusal as exc:
+        raise FeatureFileError(str(exc)) from None
     except Exception as exc:  # pyarrow raises many kinds on a bad file
         raise FeatureFileError(f"{path}: cannot read it as a table: {exc}") from None
     if frame.empty:
         raise FeatureFileError(f"{path}: the file has no data rows")
     check_label(frame.columns, opts.label, path)
-    check_feature_columns(frame.drop(columns=[opts.label] if opts.label else []), path)
+    features = frame.drop(columns=[opts.label] if opts.label else [])
+    text = [c for c in features.columns if isinstance(features[c].dtype, pd.CategoricalDtype)]
+    check_feature_columns(features.astype(dict.fromkeys(text, object)), path)
     return frame
 
 
@@ -365,12 +451,17 @@ def _declared(f, path: Path, key: str, stored: int, budget: int) -> int:
             f"{path}: array {key!r} holds Python objects (a pickled array), which skmlp does "
             "not load; save a numeric array"
         )
+    if dtype.kind not in _ARRAY_KINDS:  # records, raw bytes, dates, durations, complex
+        raise FeatureFileError(
+            f"{path}: array {key!r} holds {dtype} values; skmlp reads numbers (and labels "
+            "as text) only"
+        )
     nbytes = math.prod(shape) * dtype.itemsize
     stored -= f.tell()
     if nbytes > stored or nbytes > budget:
         raise FeatureFileError(
-            f"{path}: array {key!r} declares {nbytes:,} bytes, more than its "
-            f"{stored:,} stored bytes or the {budget:,} allowed"
+            f"{path}: array {key!r} declares {nbytes:,} bytes, more than its {stored:,} stored "
+            f"bytes or the {budget:,} left of the memory budget ({BUDGET_VARIABLE} to change it)"
         )
     return nbytes
 
@@ -396,25 +487,49 @@ def _read_npy(path: Path, opts: _Options) -> dict:
     return _checked(path, {"X": X})
 
 
+def _member_key(path: Path, info: zipfile.ZipInfo, seen: dict) -> str:
+    """The array an ``.npz`` member holds, its compression and sizes checked."""
+    key = info.filename.removesuffix(".npy")
+    if key not in NPZ_ARRAYS or info.filename != f"{key}.npy":
+        what = f"array {key!r}" if info.filename == f"{key}.npy" else f"member {info.filename!r}"
+        raise FeatureFileError(
+            f"{path}: unexpected {what}; an .npz for skmlp holds X_train, y_train, X_test, "
+            "y_test (or X and y) only, each as NAME.npy"
+        )
+    if key in seen:
+        raise FeatureFileError(f"{path}: holds {info.filename!r} twice")
+    ratio = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: _DEFLATE_RATIO}.get(info.compress_type)
+    if ratio is None or info.flag_bits & 1:
+        raise FeatureFileError(
+            f"{path}: {info.filename!r} is encrypted or compressed other than np.savez and "
+            "np.savez_compressed do (stored or deflated); skmlp reads those only"
+        )
+    if info.file_size > info.compress_size * ratio + 64:
+        raise FeatureFileError(
+            f"{path}: {info.filename!r} says it expands to {info.file_size:,} bytes, more than "
+            f"its {info.compress_size:,} compressed bytes can hold"
+        )
+    return key
+
+
 def _read_npz(path: Path, opts: _Options) -> dict:
     """The arrays of an ``.npz``, each header checked before it is read, without pickle."""
     budget, out = memory_budget(), {}
     try:
         with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
+            members = archive.infolist()
+            for info in members:
+                out[_member_key(path, info, out)] = None
+            out = {}
+            for info in members:
                 key = info.filename.removesuffix(".npy")
-                if key not in NPZ_ARRAYS:
-                    raise FeatureFileError(
-                        f"{path}: unexpected array {key!r}; an .npz for skmlp holds X_train, "
-                        "y_train, X_test, y_test (or X and y) only"
-                    )
                 with archive.open(info) as f:
                     budget -= _declared(f, path, key, info.file_size, budget)
-                with archive.open(info) as f:  # checked: now read it
+                    f.seek(0)  # checked: now read it
                     out[key] = np.lib.format.read_array(f, allow_pickle=False)
     except FeatureFileError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error) as exc:
         raise FeatureFileError(f"{path}: not a readable .npz file: {exc}") from None
     return _checked(path, out)
 

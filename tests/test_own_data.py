@@ -209,13 +209,13 @@ def test_a_csv_over_the_memory_budget_is_refused_before_it_is_read(tmp_path, mon
 
     path = tmp_path / f"iris{suffix}"
     iris_frame().to_csv(path, index=False)  # gzipped by its name
-    # four bytes a character: a limit of 1,500 characters, under the text's size but
+    # eight bytes a character: a limit of 1,500 characters, under the text's size but
     # over the .gz file's, so that the .gz is measured decompressed
-    monkeypatch.setattr(skmlp._features, "memory_budget", lambda: 6000)
+    monkeypatch.setattr(skmlp._features, "memory_budget", lambda: 12000)
     assert 1500 < len(iris_frame().to_csv(index=False))
     assert suffix == ".csv" or path.stat().st_size < 1500
     monkeypatch.setattr(pd, "read_csv", lambda *a, **k: pytest.fail("read the file"))
-    with pytest.raises(ConfigError, match="over 1,500 bytes of text"):
+    with pytest.raises(ConfigError, match="more than 1,500 bytes of text"):
         load_data(config(path=str(path), target="species"))
 
 

@@ -24,7 +24,8 @@ sizes (read streamed, with a cap and a compression-ratio limit, each member once
 members whose bytes overlap or leave the file refused), the manifest's size
 and nesting depth, label lengths, the state's keys, types and consistency, each
 layer's width, and the network's parameter count and each layer's weight shapes
-against the weights actually in the file. Every refusal is a :class:`ModelFileError` that names the file.
+against the weights actually in the file. Every refusal is a
+:class:`ModelFileError` that names the file.
 
 Formats are told apart by content, never by name: :func:`load` refuses a pickle
 (such as a ``joblib`` file) and says how to opt in; only :func:`load_pickle`, whose

@@ -67,6 +67,7 @@ def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None):
     if y.isna().any():
         rows = np.flatnonzero(y.isna().to_numpy())[:5].tolist()
         raise ConfigError(f"{path}: the target column {target!r} is empty in rows {rows}")
+    _check_target(y, target, path)
     features = frame.drop(columns=[target])
     if columns is not None and list(features.columns) != list(columns):
         missing = [c for c in columns if c not in features.columns]
@@ -81,6 +82,39 @@ def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None):
         raise ConfigError(f"{path}: no feature columns besides the target {target!r}")
     check_feature_columns(features, path)
     return features.to_numpy(dtype=np.float32), y.to_numpy(), list(features.columns)
+
+
+#: What a target column may hold besides numbers (pandas' ``infer_dtype``): labels.
+_LABEL_KINDS = {"string", "integer", "floating", "mixed-integer-float", "boolean", "empty"}
+
+
+def _check_target(y: pd.Series, target: str, path) -> None:
+    """Numbers or labels of one kind (text, integers): not dates, durations, bytes, mixed."""
+    values = y.cat.categories if isinstance(y.dtype, pd.CategoricalDtype) else y
+    if values.dtype.kind in "iufb":
+        return
+    kind = pd.api.types.infer_dtype(values, skipna=True) if values.dtype.kind == "O" else None
+    if kind not in _LABEL_KINDS:
+        raise ConfigError(
+            f"{path}: the target column {target!r} holds {kind or values.dtype} values; a "
+            "target is numbers or labels of one kind (text or integers), not dates, "
+            "durations, complex numbers, bytes or a mix"
+        )
+
+
+def _check_test_file(path: Path, test_path: Path) -> None:
+    """The test file is another file than the training file, with other contents."""
+    try:
+        same = os.path.samefile(path, test_path)
+    except OSError:  # one is missing: the reader names it
+        return
+    if same or sha256_file(path) == sha256_file(test_path):
+        raise ConfigError(
+            f"[data] test_path = {test_path} is the training file {path}"
+            + ("" if same else " (the same bytes)")
+            + ": a test set must hold other rows; name another file, or leave test_path out "
+            "for a test split"
+        )
 
 
 # --------------------------------------------------------------------- npz
@@ -215,6 +249,8 @@ def _load(config, data_dir, out: Path | None) -> Bunch:
         path = Path(spec["path"])
         if "target" not in spec:
             raise ConfigError(f"[data] path = {path}: name its target column (target = ...)")
+        if "test_path" in spec:
+            _check_test_file(path, Path(spec["test_path"]))
         X, y, columns = _split_table(read_table(path, spec["target"]), spec["target"], path)
         files = {"train": str(path)}
         sha = sha256_file(path)
