@@ -460,8 +460,12 @@ def _declared(f, path: Path, key: str, stored: int, budget: int) -> int:
     stored -= f.tell()
     if nbytes > stored or nbytes > budget:
         raise FeatureFileError(
-            f"{path}: array {key!r} declares {nbytes:,} bytes, more than its {stored:,} stored "
-            f"bytes or the {budget:,} left of the memory budget ({BUDGET_VARIABLE} to change it)"
+            f"{path}: array {key!r} declares {nbytes:,} bytes, more than "
+            + (
+                f"the {stored:,} bytes the file holds for it"
+                if nbytes > stored
+                else f"the {budget:,} left of the memory budget ({BUDGET_VARIABLE} to change it)"
+            )
         )
     return nbytes
 
