@@ -172,10 +172,10 @@ def test_skmlp_run_on_dask_equals_local_run(client, worker_fits, tmp_path, capsy
 
 
 def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys, monkeypatch):
-    import skmlp.experiment.run
+    import skmlp.experiment.cluster
     from skmlp.cli import main
 
-    monkeypatch.setattr(skmlp.experiment.run, "_DASK_CONNECT_TIMEOUT", "2s")  # not 20 s of waiting
+    monkeypatch.setattr(skmlp.experiment.cluster, "CONNECT_TIMEOUT", "2s")  # not 20 s of waiting
 
     path = tmp_path / "search.toml"
     path.write_text('[data]\ndataset = "digits"\nn_train = 100\n[search]\ncv = 2\n')
