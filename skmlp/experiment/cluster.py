@@ -58,6 +58,26 @@ def send_record(channel: str | None, record: dict) -> None:
     Queue(channel).put(json.dumps(record, sort_keys=True, default=str))
 
 
+class ClientGone(RuntimeError):
+    """A fit not started on a Dask worker: the client that asked for it is gone."""
+
+
+def check_still_wanted(worker) -> None:
+    """In a Dask worker: raise :class:`ClientGone` if the running task was cancelled.
+
+    The scheduler cancels a killed or interrupted client's tasks; a task
+    already running (joblib's tasks run a batch of fits) is told, and starts no
+    further fit. A fit already running ends, and its record waits in the queue
+    for the next run of the same folder.
+    """
+    try:
+        task = worker.state.tasks.get(worker.get_current_task())
+    except Exception:  # not in a task: nothing to cancel
+        return
+    if task is None or task.state == "cancelled":
+        raise ClientGone("the client of this search is gone: the fit is not started")
+
+
 def _dask_client():
     """The Dask client of joblib's active Dask backend, or ``None`` under another backend."""
     backend, _ = joblib.parallel.get_active_backend()
@@ -146,9 +166,10 @@ def fit_on_dask(search, address: str, X, y, log, report=None) -> dict:
     """Run ``search``'s fits on the Dask cluster at ``address``; return the fits by place.
 
     Every fit goes to the cluster, even one of a single thread (joblib would run
-    ``n_jobs=1`` in this process). On an interrupt, the client is closed: the
-    scheduler drops its queued fits, and a worker stops a fit it is running at
-    the end of the current epoch. ``report`` as in :func:`records_from_workers`.
+    ``n_jobs=1`` in this process). On an interrupt (or when this process is
+    killed) the scheduler cancels the queued fits and the workers start no
+    further fit (:func:`check_still_wanted`); a fit already running ends, and its
+    record waits for the next run. ``report`` as in :func:`records_from_workers`.
     """
     try:
         from distributed import Client

@@ -101,6 +101,9 @@ class _ResumableFit(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             # a damaged record is no record: the fit runs again (records.py)
             self.record_ = load_fit_record(Path(self.store) / f"{key}.json", key)
         else:
+            from .cluster import check_still_wanted
+
+            check_still_wanted(dask_worker())  # its client may be gone: no orphan fit
             self.record_ = None
         if self.record_ is None:
             self.started_ = time.time()
