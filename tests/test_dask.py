@@ -464,3 +464,38 @@ def test_a_one_thread_cluster_runs_every_fit(one_thread_client, tmp_path, capsys
     assert list(counts().values()) == [4], counts()
     printed = capsys.readouterr().out
     assert "(1 workers, 1 threads)" in printed and "0 in the client" in printed, printed
+
+
+def test_a_cancelled_task_starts_no_further_fit(client):
+    # joblib's Dask tasks run batches of fits: once the client is gone (its task cancelled
+    # by the scheduler), the worker starts none of the batch's remaining fits
+    import uuid
+
+    name = f"skmlp-test-{uuid.uuid4().hex}"
+
+    def batch(name):
+        from distributed import Event, Queue, get_worker
+
+        from skmlp.experiment.cluster import ClientGone, check_still_wanted
+
+        Event(name).wait(60)  # the test cancels the task meanwhile, or lets it run
+        try:
+            check_still_wanted(get_worker())
+            Queue(name).put("started")
+        except ClientGone:
+            Queue(name).put("refused")
+
+    answers = distributed.Queue(name, client=client)
+    event = distributed.Event(name, client=client)
+    wanted = client.submit(batch, name, key=f"{name}-wanted")
+    cancelled = client.submit(batch, name, key=f"{name}-cancelled")
+    deadline = time.time() + 60
+    while sum(map(len, client.processing().values())) < 2:  # one on each worker
+        assert time.time() < deadline, client.processing()
+        time.sleep(0.1)
+    client.cancel(cancelled)
+    time.sleep(1)  # the worker hears of it
+    event.set()
+    wanted.result(timeout=60)
+    got = sorted(answers.get(timeout=60) for _ in range(2))
+    assert got == ["refused", "started"], got
