@@ -187,6 +187,9 @@ def test_skmlp_run_on_dask_equals_local_run(client, worker_fits, tmp_path, capsy
     fitted_there = worker_fits()
     assert sum(fitted_there.values()) == 6, fitted_there
     assert all(n > 0 for n in fitted_there.values()), fitted_there
+    # the records say so too, each with the address its worker computed
+    ran_on = [r["ran_on"] for r in _fit_records(tmp_path / "dask")]
+    assert {a: ran_on.count(a) for a in fitted_there} == fitted_there, ran_on
     assert main([*argv, "--out", str(tmp_path / "local")]) == 0
     assert worker_fits() == fitted_there  # the local run fitted nothing there
     # and the fits on the workers gave the local run's numbers
