@@ -337,6 +337,11 @@ def test_skmlp_run_on_workers_with_their_own_disk(far_cluster, tmp_path, capsys)
     by_worker = {a: sum(r["ran_on"] == a for r in records) for a in addresses}
     assert by_worker == fitted_there
     assert "0 in the client" in printed and "(2 workers, 2 threads)" in printed, printed
+    # the address, before anything was sent there
+    address = client.scheduler.address
+    assert printed.index(f"connecting to the Dask scheduler at {address}") < printed.index(
+        "CV fits"
+    )
     # nothing was written on the workers' disk
     assert set(client.run(os.path.exists, str(base / "dask")).values()) == {False}
     # each worker took GPU memory as needed (set before the backend was imported)
