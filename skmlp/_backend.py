@@ -33,6 +33,35 @@ __all__ = [
 BACKEND_PREFERENCE = ("jax", "tensorflow")
 
 
+#: What :func:`share_gpu_memory` sets: JAX allocates as it needs, TensorFlow grows.
+GPU_SHARING = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+
+
+def share_gpu_memory(environ=None) -> dict:
+    """Let a process take GPU memory as it needs it, not all of it at start.
+
+    JAX preallocates 75% of a device's memory when it starts, and TensorFlow
+    all of it: on a GPU shared by several processes (Dask workers, a notebook)
+    the second one then fails. This sets ``XLA_PYTHON_CLIENT_PREALLOCATE=false``
+    and ``TF_FORCE_GPU_ALLOW_GROWTH=true`` unless they are set already; it acts
+    only before the backend is imported.
+
+    Parameters
+    ----------
+    environ : mapping, default=None
+        The environment to update; ``None`` means :data:`os.environ`.
+
+    Returns
+    -------
+    dict
+        The settings now in ``environ``.
+    """
+    environ = os.environ if environ is None else environ
+    for key, value in GPU_SHARING.items():
+        environ.setdefault(key, value)
+    return {key: environ[key] for key in GPU_SHARING}
+
+
 def limit_backend_threads(environ=None) -> int | None:
     """Size TensorFlow's thread pools from ``OMP_NUM_THREADS`` when it is set.
 

@@ -77,8 +77,9 @@ def _add_run(sub) -> None:
     )  # fmt: skip
     run.add_argument(
         "--dask-scheduler", metavar="ADDRESS",
-        help="run the search's fits on the Dask cluster at ADDRESS (the output folder must be "
-        "on a file system the workers share)",
+        help="run the search's fits on the Dask cluster at ADDRESS: the training data and the "
+        "estimators go to its workers, each fit's record comes back, and only this machine "
+        "writes the output folder (the workers need not share its disk)",
     )  # fmt: skip
     run.add_argument(
         "--dataset", default=None, metavar="{digits,mnist,fashion-mnist}",

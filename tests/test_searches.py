@@ -216,3 +216,31 @@ def test_the_cv_plot_of_a_halving_search_on_a_validation_split():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["c02", "c01", "c03"]
     assert ax.get_title() == "Cross-validated accuracy per candidate"
     assert ax.containers[0].has_yerr
+
+
+def test_a_ranking_with_a_missing_score_is_an_error_naming_the_candidate(tmp_path):
+    # issue 25: with a fold's record missing (it went to a worker's own disk), main ranked
+    # the candidate with a NaN score, silently, and could choose it
+    from sklearn.datasets import load_digits
+
+    from skmlp.experiment.records import RecordError
+    from skmlp.experiment.run import make_pipeline
+    from skmlp.experiment.search import build_search, rank_candidates
+
+    config = ExperimentConfig(
+        **(SMALL | dict(search="random", n_iter=2, cv=2, space={"hidden_layer_sizes": [[8], [16]]}))
+    )
+    X, y = load_digits(return_X_y=True)
+    pipe = make_pipeline(16.0, max_iter=2, batch_size=50, random_state=0)
+    store = tmp_path / "fits"
+    search = build_search(config, pipe, store, n_jobs=1).fit(X[:300], y[:300])
+    ranking = rank_candidates(search, pipe, store, config)  # every fold there: ranked
+    assert ranking["cv_accuracy_mean"].notna().all()
+    lost = ranking["candidate"][1]
+    widths = ranking.loc[1, "_params"]["hidden_layer_sizes"]
+    for path in store.glob("*.json"):
+        if json.loads(path.read_text())["params"]["hidden_layer_sizes"] == repr(widths):
+            path.unlink()
+            break
+    with pytest.raises(RecordError, match=rf"scores for 1 of the 2 candidates: {lost} \(1 of 2"):
+        rank_candidates(search, pipe, store, config)

@@ -51,6 +51,8 @@ TOP_FILES = frozenset(
 #: A name skmlp gives a candidate (and so a file): the seed's names or c01, c02, ...
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: Where a fit ran: ``client`` or a Dask worker's address (``tcp://host:port``).
+_PLACE = re.compile(r"client|[a-z]{2,10}://[A-Za-z0-9_.:\[\]%-]{1,200}")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block the open
 
@@ -193,6 +195,9 @@ def fit_record_problem(record, key: str | None = None) -> str | None:
             return f"{name} is not a number in [{low}, {high:g}]"
     if "started" in record and not _number(record["started"], 0, 1e11):
         return "started is not a time"
+    ran_on = record.get("ran_on", "client")
+    if not isinstance(ran_on, str) or not _PLACE.fullmatch(ran_on):
+        return "ran_on is not a worker's address or 'client'"
     return _history_problem(record.get("history", {}))
 
 

@@ -40,6 +40,7 @@ from ._files import (
     write_with,
     writing,
 )
+from .cluster import describe_places, fit_on_dask, fits_by_place
 from .config import SEED_SETTINGS, ConfigError, ExperimentConfig
 from .data import load_data
 from .records import RecordError, check_results_folder, fit_records, run_record_problem
@@ -58,6 +59,7 @@ from .search import (
     planned_fits,
     progress_bar,
     rank_candidates,
+    report_progress,
     splitter,
 )
 
@@ -227,8 +229,9 @@ def _run_locked(ctx: RunContext) -> ExperimentResult:
     data, sets = _load_and_check(ctx)
     pipeline = _build_pipeline(ctx, data)
     record = _start_record(ctx, data, sets)
-    search, cv_seconds = _search(ctx, pipeline, sets)  # on the training set only
+    search, cv_seconds, places = _search(ctx, pipeline, sets)  # on the training set only
     ranked = _rank(ctx, search, pipeline, cv_seconds)
+    record["cv_fits_ran_on"] = places
     refits = _refit_top(ctx, pipeline, ranked, sets)  # each scored once on the test set
     _choose_best(refits)  # by CV, never by the test set
     _save(ctx, refits, ranked)
@@ -384,7 +387,11 @@ def _start_record(ctx: RunContext, data, sets: Sets) -> dict:
 
 # ------------------------------------------------------- step 4: the search
 def _search(ctx: RunContext, pipeline: Pipeline, sets: Sets):
-    """Run the config's search, resumable from ``out/fits``; return it and its seconds."""
+    """Run the config's search, resumable from ``out/fits``.
+
+    Returns the search, its seconds and how many of its new fits ran where
+    (:func:`.cluster.fits_by_place`).
+    """
     config, X, y = ctx.config, sets.X_train, sets.y_train
     store = ctx.out / "fits"
     store.mkdir(exist_ok=True)
@@ -402,12 +409,16 @@ def _search(ctx: RunContext, pipeline: Pipeline, sets: Sets):
         search = build_search(config, pipeline, store, n_jobs, progress if ctx.verbose else None)
         cv_start = time.time()
         if config.dask_scheduler:
-            _fit_on_dask(search, config.dask_scheduler, X, y, ctx.log)
+            places = fit_on_dask(
+                search, config.dask_scheduler, X, y, ctx.log, report=report_progress
+            )
+            ctx.log(f"CV fits of this run: {describe_places(places)}")
         else:
             if n_jobs == 1 and len(cached) < len(sizes) and config.space is None:
                 _compile_ahead(pipeline, config, X, y)
             search.fit(X, y)
-    return search, time.time() - cv_start
+            places = fits_by_place(store, progress["cached_keys"])
+    return search, time.time() - cv_start, places
 
 
 def _progress(ctx: RunContext, sizes: list, cached: list, X, y) -> dict:
@@ -586,27 +597,6 @@ def _report(
 
 
 # ---------------------------------------------------- the search's helpers
-#: How long ``--dask-scheduler`` waits for the scheduler to answer.
-_DASK_CONNECT_TIMEOUT = "20s"
-
-
-def _fit_on_dask(search, address: str, X, y, log) -> None:
-    """Run the search's fits on the Dask cluster at ``address`` (joblib's Dask backend)."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ImportError("--dask-scheduler needs Dask: pip install 'skmlp[dask]'") from None
-    try:
-        client = Client(address, timeout=_DASK_CONNECT_TIMEOUT)
-    except OSError as exc:
-        raise OSError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    with client:
-        workers = len(client.scheduler_info().get("workers", {}))
-        log(f"running the fits on the Dask cluster at {address} ({workers} workers)")
-        with joblib.parallel_config(backend="dask"):
-            search.fit(X, y)
-
-
 def _network_cost(config, n_features: int, n_classes: int) -> float:
     """A typical candidate's parameter count (the mean over a sample of the space)."""
     from sklearn.model_selection import ParameterSampler

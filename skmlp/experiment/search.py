@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._progress import ProgressBar, estimate_left
 from ..architectures import SEED_ARCHITECTURES, Architecture, param_grid
 from ._files import sha256_arrays, write_json
-from .records import fit_records, load_fit_record
+from .records import RecordError, fit_records, load_fit_record
 
 __all__ = ["build_search", "make_search", "rank_candidates"]
 
@@ -72,22 +73,38 @@ class _ResumableFit(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Fit ``estimator``, unless a fit of the same parameters on the same data is stored.
 
     With :func:`_resumable_scorer` it lets a search skip every fold whose scores
-    are already on disk; the scorer stores a fold's record the moment it is
-    scored.
+    are already known; the scorer keeps a fold's record the moment it is scored.
+
+    ``done`` maps the keys of the fits the client already holds to their scores:
+    a fit in it is replayed wherever it runs. In the client's machine the store
+    is read as well; on a Dask worker it is not (the worker may be another
+    machine, with another disk): there a new record goes back to the client
+    through the Dask queue named ``channel`` (see :mod:`.cluster`), and only
+    the client writes the store.
     """
 
-    def __init__(self, estimator, store=None, progress=None):
+    def __init__(self, estimator, store=None, progress=None, done=None, channel=None):
         self.estimator = estimator
         self.store = store
         self.progress = progress
+        self.done = done
+        self.channel = channel
 
     def fit(self, X, y):
         key = fit_key(self.estimator, X, y)
         self.key_ = key
         self.n_train_ = len(y)
-        path = Path(self.store) / f"{key}.json"
-        # a damaged record is no record: the fit runs again (records.py)
-        self.record_ = load_fit_record(path, key)
+        scores = (self.done or {}).get(key)
+        if scores is not None:
+            self.record_ = {"key": key, "scores": scores}
+        elif dask_worker() is None:
+            # a damaged record is no record: the fit runs again (records.py)
+            self.record_ = load_fit_record(Path(self.store) / f"{key}.json", key)
+        else:
+            from .cluster import check_still_wanted
+
+            check_still_wanted(dask_worker())  # its client may be gone: no orphan fit
+            self.record_ = None
         if self.record_ is None:
             self.started_ = time.time()
             start = time.perf_counter()
@@ -107,8 +124,25 @@ class _ResumableFit(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self.estimator_.predict(X)
 
 
+def dask_worker():
+    """The Dask worker running this code, or ``None`` (not in a Dask task)."""
+    if "distributed" not in sys.modules:  # never imported: no worker here
+        return None
+    from distributed import get_worker
+
+    try:
+        return get_worker()
+    except ValueError:
+        return None
+
+
 def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
-    """Score a fold, or replay its stored scores; store new ones at once."""
+    """Score a fold, or replay its stored scores; keep new ones at once.
+
+    In the client's machine the record is written to the store; on a Dask
+    worker it is sent back to the client (:func:`.cluster.send_record`), with
+    the worker's address, and the worker writes nothing.
+    """
     if estimator.record_ is not None:
         return estimator.record_["scores"]
     inner = estimator.estimator_
@@ -119,6 +153,7 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
         "neg_log_loss": float(-log_loss(y, proba, labels=classes)),
     }
     mlp = inner[-1] if isinstance(inner, Pipeline) else inner
+    worker = dask_worker()
     record = {
         "key": estimator.key_,
         "params": _params_record(inner),
@@ -130,12 +165,19 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
         "n_train": int(estimator.n_train_),
         "n_test": len(y),
         "n_params": int(mlp.n_params_),
+        # where the fit ran, as that process knows it
+        "ran_on": worker.address if worker is not None else "client",
     }
-    write_json(Path(estimator.store) / f"{estimator.key_}.json", record)
+    if worker is not None:
+        from .cluster import send_record
+
+        send_record(estimator.channel, record)
+    else:
+        write_json(Path(estimator.store) / f"{estimator.key_}.json", record)
     # scored: a second call (train scores, should a search ask) replays these
     estimator.record_ = record
-    if estimator.progress:
-        _report_progress(estimator.store, estimator.progress)
+    if estimator.progress and worker is None:
+        report_progress(estimator.store, estimator.progress)
     return scores
 
 
@@ -154,7 +196,7 @@ _BARS: dict = {}
 def progress_bar(key: str, total: int, show: bool = True):
     """Show the run ``key``'s bar of ``total`` CV fits while the block runs (if ``show``).
 
-    The fits of this process update it (see :func:`_report_progress`); it is closed
+    The fits of this process update it (see :func:`report_progress`); it is closed
     when the block ends, however it ends.
     """
     if not show:
@@ -167,7 +209,7 @@ def progress_bar(key: str, total: int, show: bool = True):
         _BARS.pop(key).close()
 
 
-def _report_progress(store, progress: dict) -> None:
+def report_progress(store, progress: dict) -> None:
     """Show fits done, time elapsed and an estimate of the time left."""
     records = fit_records(store)
     new = [r for r in records if r["key"] not in progress["cached_keys"]]
@@ -263,8 +305,8 @@ def make_search(
             error_score="raise",
         )
     Path(store).mkdir(parents=True, exist_ok=True)
-    return GridSearchCV(
-        _ResumableFit(pipeline, store=str(store), progress=progress),
+    return _StoredGridSearchCV(
+        _ResumableFit(pipeline, store=str(Path(store).resolve()), progress=progress),
         param_grid(architectures, prefix=_PREFIX),
         cv=folds,
         scoring=_resumable_scorer,
@@ -272,6 +314,23 @@ def make_search(
         n_jobs=n_jobs,
         error_score="raise",
     )
+
+
+class _StoredGridSearchCV(GridSearchCV):
+    """``GridSearchCV`` over :class:`_ResumableFit` whose records come back from Dask workers.
+
+    Under ``joblib.parallel_config(backend="dask")`` the fits run on the
+    cluster's workers; their records reach the store through the client
+    (:func:`.cluster.records_from_workers`), which tells the workers the fits it
+    already holds. Under any other backend it is a plain ``GridSearchCV``.
+    """
+
+    def fit(self, X, y=None, **params):
+        """Run the search (see ``GridSearchCV.fit``), keeping every fold's record."""
+        from .cluster import records_from_workers
+
+        with records_from_workers(self, report=report_progress):
+            return super().fit(X, y, **params)
 
 
 def splitter(config):
@@ -305,7 +364,7 @@ def build_search(config, pipeline: Pipeline, store: Path, n_jobs, progress=None)
     n_jobs : int or None
         Parallel fits.
     progress : dict or None, default=None
-        Progress reporting (see :func:`_report_progress`).
+        Progress reporting (see :func:`report_progress`).
 
     Returns
     -------
@@ -433,12 +492,14 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
         if cid not in last or itr >= last[cid][0]:
             last[cid] = (itr, i, searched, params)
     names = _names(config, [last[c][2] for c in order])
-    rows = []
+    rows, missing = [], {}
     for cid, name in zip(order, names, strict=True):
         itr, i, searched, params = last[cid]
         model = clone(search.estimator).set_params(**params).estimator
         folds = records.get(json.dumps(_params_record(model), sort_keys=True), [])
         folds = sorted(folds, key=lambda r: -r.get("n_train", 0))[:n_splits]
+        if len(folds) < n_splits:
+            missing[name] = f"{len(folds)} of {n_splits} folds"
         acc = [r["scores"]["accuracy"] for r in folds]
         loss = [-r["scores"]["neg_log_loss"] for r in folds]
         rows.append(
@@ -454,6 +515,16 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
                 "n_params": int(folds[0]["n_params"]) if folds else 0,
                 "_params": searched,
             }
+        )
+    for row in rows:
+        if not all(math.isfinite(row[c]) for c in ("cv_accuracy_mean", "cv_log_loss_mean")):
+            missing.setdefault(row["candidate"], "a score is not a number")
+    if missing:
+        named = ", ".join(f"{name} ({why})" for name, why in missing.items())
+        raise RecordError(
+            f"{store}: no cross-validated scores for {len(missing)} of the {len(rows)} "
+            f"candidates: {named}; their fits' records did not reach the store, so no "
+            "candidate is chosen (run the same command again to fit what is missing)"
         )
     table = pd.DataFrame(rows)
     table = table.sort_values(

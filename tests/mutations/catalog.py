@@ -180,9 +180,9 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "dask-run-fits-locally",
-        "skmlp/experiment/run.py",
-        '        with joblib.parallel_config(backend="dask"):',
-        '        with joblib.parallel_config(backend="loky"):',
+        "skmlp/experiment/cluster.py",
+        '    with joblib.parallel_config(backend="skmlp-dask", client=client):',
+        '    with joblib.parallel_config(backend="loky"):',
         # the whole module, as the default run runs it: each test's evidence must be
         # its own, not left on the workers by the test before
         ("tests/test_dask.py",),
@@ -363,6 +363,48 @@ MUTATIONS: list[Mutation] = [
         (
             CLF + "test_sparse_fit_ignores_other_threads_random_draws",
             REG + "test_sparse_training_equals_dense_training",
+        ),
+    ),
+    # ---------------------------------------------- issue 25: scaling out
+    Mutation(
+        "records-left-by-a-killed-client-not-drained",
+        "skmlp/experiment/cluster.py",
+        "    _drain(queue, store, log)  # what fits that outlived a killed client sent",
+        "    pass",
+        (
+            "tests/test_dask.py::"
+            "test_a_killed_client_leaves_no_orphan_fits_and_resumes_without_refitting",
+        ),
+    ),
+    Mutation(
+        "one-thread-cluster-runs-fits-in-the-client",
+        "skmlp/experiment/cluster.py",
+        "            return max(2, super().effective_n_jobs(n_jobs))",
+        "            return super().effective_n_jobs(n_jobs)",
+        ("tests/test_dask.py::test_a_one_thread_cluster_runs_every_fit",),
+    ),
+    Mutation(
+        "cancelled-task-starts-its-next-fit",
+        "skmlp/experiment/cluster.py",
+        '    if task is None or task.state == "cancelled":',
+        "    if False:",
+        ("tests/test_dask.py::test_a_cancelled_task_starts_no_further_fit",),
+    ),
+    Mutation(
+        "workers-not-told-what-is-done",
+        "skmlp/experiment/cluster.py",
+        "    search.set_params(estimator__done=done, estimator__channel=queue.name)",
+        "    search.set_params(estimator__channel=queue.name)",
+        ("tests/test_dask.py::test_grid_search_with_the_store_on_workers_with_their_own_disk",),
+    ),
+    Mutation(
+        "ranking-with-a-missing-score-chooses-silently",
+        "skmlp/experiment/search.py",
+        "    if missing:\n        named =",
+        "    if False:\n        named =",
+        (
+            "tests/test_searches.py::"
+            "test_a_ranking_with_a_missing_score_is_an_error_naming_the_candidate",
         ),
     ),
 ]
