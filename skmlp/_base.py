@@ -44,6 +44,7 @@ from ._model import (
     NETWORK_PARAMS_DOC,
     build_mlp,
     check_hidden_layer_sizes,
+    check_kernel_initializer,
     check_param_budget,
     decay_kernels_only,
     mlp_param_count,
@@ -237,14 +238,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         """Validate every hyperparameter; raise before any data is touched."""
         self._validate_params()
         sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
-        if self.kernel_initializer != "auto":
-            try:
-                keras.initializers.get(self.kernel_initializer)
-            except ValueError:
-                raise ValueError(
-                    "kernel_initializer must be 'auto' or a Keras initializer name "
-                    f"such as 'he_normal', got {self.kernel_initializer!r}."
-                ) from None
+        check_kernel_initializer(self.kernel_initializer)
         if self.solver == "lbfgs":
             check_lbfgs_params(self.get_params(deep=False))
         self._hidden = sizes
