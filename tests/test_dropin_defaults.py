@@ -113,3 +113,32 @@ def test_seed_architectures_and_skmlp_run_keep_the_seed_start():
     _seed_start_ok(coefs, intercepts, 784)
     assert all(a.estimator_params()["kernel_initializer"] == "seed_notebook"
                for a in SEED_ARCHITECTURES)  # fmt: skip
+
+
+# ------------------------------------------------------- scikit-learn's contract
+def _blobs():
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(-3, 0.5, (60, 2)), rng.normal(3, 0.5, (60, 2))])
+    return X.astype(np.float32), np.repeat([0, 1], 60)
+
+
+@pytest.mark.parametrize("cls", [SkClassifier, MLPClassifier], ids=["sklearn", "skmlp"])
+def test_warm_start_with_early_stopping_ends_as_scikit_learn_does(cls):
+    """A warm fit whose epochs never beat the earlier best ends on its last weights.
+
+    scikit-learn (1.9.1) means to go back to ``_best_coefs``, but after an
+    early-stopped fit ``coefs_`` *is* ``_best_coefs`` (the same arrays), and the
+    next fit updates them in place: the "best" it restores are the last weights.
+    skmlp does the same. If scikit-learn fixes it, its case here fails: follow it.
+    """
+    X, y = _blobs()
+    est = cls(hidden_layer_sizes=(8,), early_stopping=True, warm_start=True, max_iter=40,
+              learning_rate_init=0.05, n_iter_no_change=50, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        assert est.best_validation_score_ == 1.0  # no later epoch can beat it
+        start = [c.copy() for c in est.coefs_]
+        est.set_params(max_iter=3, learning_rate_init=0.5).fit(X, y)
+    assert est.n_iter_ == 3
+    assert not np.allclose(start[0], est.coefs_[0])
