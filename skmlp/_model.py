@@ -32,8 +32,10 @@ __all__ = [
     "check_kernel_initializer",
     "check_param_budget",
     "decay_kernels_only",
+    "l2_factor",
     "mlp_param_count",
     "seed_initializer",
+    "set_l2",
     "sklearn_init_bound",
 ]
 
@@ -573,6 +575,48 @@ def build_mlp(
             if isinstance(getattr(layer, attr, None), _HostInitializer):
                 setattr(layer, attr, getattr(layer, attr).init)  # what its config says
     return model
+
+
+def l2_factor(alpha: float, divisor: float) -> float:
+    """The L2 factor of :func:`build_mlp` that gives scikit-learn's penalty.
+
+    scikit-learn adds ``0.5 * alpha * ||W||^2`` divided by the minibatch size
+    (the stochastic solvers) or by the sample count (L-BFGS) to the mean loss.
+
+    Parameters
+    ----------
+    alpha : float
+        The estimator's ``alpha``.
+    divisor : float
+        The minibatch size, or the sample count for L-BFGS.
+
+    Returns
+    -------
+    float
+    """
+    return 0.5 * float(alpha) / max(float(divisor), 1.0)
+
+
+def set_l2(model, l2: float) -> None:
+    """Give every kernel of a network :func:`build_mlp` built the L2 factor ``l2``.
+
+    The weights are kept. The model's compiled training and evaluation
+    functions, which hold the old factor, are dropped (shared compiled code is
+    found by the network's config, which names the factor).
+
+    Parameters
+    ----------
+    model : keras.Model
+        The network.
+    l2 : float
+        The new factor; ``0`` removes the penalty.
+    """
+    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            layer.kernel_regularizer = regularizer
+            layer.kernel.regularizer = regularizer
+    model.train_function = model.test_function = None
 
 
 #: Variables that decoupled weight decay leaves alone: biases and batch

@@ -142,3 +142,31 @@ def test_warm_start_with_early_stopping_ends_as_scikit_learn_does(cls):
         est.set_params(max_iter=3, learning_rate_init=0.5).fit(X, y)
     assert est.n_iter_ == 3
     assert not np.allclose(start[0], est.coefs_[0])
+
+
+def _norm(est):
+    return sum(float((c.astype(np.float64) ** 2).sum()) for c in est.coefs_)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_a_later_alpha_applies_to_the_next_fit(solver, how):
+    """scikit-learn penalises each fit with the ``alpha`` it has then."""
+    if how == "partial_fit" and solver == "lbfgs":
+        pytest.skip("partial_fit is for the stochastic solvers")
+    X, y = _blobs()
+    fits = {}
+    for alpha in (0.0, 50.0):
+        est = MLPClassifier(hidden_layer_sizes=(8,), warm_start=True, max_iter=20,
+                            learning_rate_init=0.05, random_state=0, solver=solver)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+            est.set_params(alpha=alpha)
+            for _ in range(20 if how == "partial_fit" else 1):
+                est.partial_fit(X, y) if how == "partial_fit" else est.fit(X, y)
+        fits[alpha] = est
+    divisor = len(X) if solver == "lbfgs" else min(200, len(X))
+    assert fits[50.0]._l2 == pytest.approx(0.5 * 50.0 / divisor)
+    # the penalty shrank the weights, where alpha=0 let them grow
+    assert _norm(fits[50.0]) < 0.5 * _norm(fits[0.0])
