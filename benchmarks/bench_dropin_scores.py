@@ -5,7 +5,8 @@ A user who swaps ``from sklearn.neural_network import MLPClassifier`` for
 script measures what they get on iris: 5-fold cross-validated accuracy
 (``cross_validate``, stratified folds, raw features) of ``MLPClassifier(
 random_state=seed)``, and with ``early_stopping=True``, for several seeds, with
-the epochs each fit ran (``n_iter_``). Each side runs in its own subprocess:
+the epochs each fit ran (``n_iter_``) and the loss of its first epoch (the
+scale of the initial weights shows there). Each side runs in its own subprocess:
 scikit-learn's MLP, and skmlp from each code tree given (``--tree NAME=PATH``,
 put first on ``PYTHONPATH``; default ``after=.``).
 
@@ -61,6 +62,7 @@ for name, params in settings.items():
                                 return_estimator=True)
         rows.append({"seed": seed, "accuracy": float(np.mean(cv["test_score"])),
                      "epochs": float(np.mean([e.n_iter_ for e in cv["estimator"]])),
+                     "first_loss": float(np.mean([e.loss_curve_[0] for e in cv["estimator"]])),
                      "seconds": time.perf_counter() - start})
     out[name] = rows
 info = {"backend": None if side == "sklearn" else keras.backend.backend()}
@@ -91,6 +93,7 @@ def _summary(rows: list) -> dict:
         "accuracy_mean": float(acc.mean()),
         "accuracy_sd_across_seeds": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
         "epochs_mean": float(np.mean([r["epochs"] for r in rows])),
+        "first_loss_mean": float(np.mean([r["first_loss"] for r in rows])),
         "seconds": float(sum(r["seconds"] for r in rows)),
     }
 
@@ -110,8 +113,8 @@ def main(argv=None) -> None:
     summary = {s: {k: _summary(rows) for k, rows in v["results"].items()} for s, v in sides.items()}
 
     lines = ["| setting | side | CV accuracy (mean of seeds) | sd across seeds | "
-             "diff vs sklearn | within noise | epochs (mean) | seconds |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+             "diff vs sklearn | within noise | epochs (mean) | first epoch's loss | seconds |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for setting in SETTINGS:
         ref = summary["sklearn"][setting]
         for side, by_setting in summary.items():
@@ -124,7 +127,7 @@ def main(argv=None) -> None:
                 f"| {setting} | {side} | {s['accuracy_mean']:.3f} | "
                 f"{s['accuracy_sd_across_seeds']:.3f} | {diff:+.3f} | "
                 f"{'-' if side == 'sklearn' else ('yes' if s['within_noise'] else 'NO')} | "
-                f"{s['epochs_mean']:.0f} | {s['seconds']:.1f} |"
+                f"{s['epochs_mean']:.0f} | {s['first_loss_mean']:.2f} | {s['seconds']:.1f} |"
             )
     table = "\n".join(lines)
     print(table)
