@@ -44,9 +44,12 @@ from ._model import (
     NETWORK_PARAMS_DOC,
     build_mlp,
     check_hidden_layer_sizes,
+    check_kernel_initializer,
     check_param_budget,
     decay_kernels_only,
+    l2_factor,
     mlp_param_count,
+    set_l2,
 )
 from ._optimizers import SOLVERS, STOCHASTIC_SOLVERS, make_optimizer
 from ._schedules import EPOCH_SCHEDULES, SCHEDULES, LearningRateSchedule
@@ -237,14 +240,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         """Validate every hyperparameter; raise before any data is touched."""
         self._validate_params()
         sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
-        if self.kernel_initializer != "auto":
-            try:
-                keras.initializers.get(self.kernel_initializer)
-            except ValueError:
-                raise ValueError(
-                    "kernel_initializer must be 'auto' or a Keras initializer name "
-                    f"such as 'he_normal', got {self.kernel_initializer!r}."
-                ) from None
+        check_kernel_initializer(self.kernel_initializer)
         if self.solver == "lbfgs":
             check_lbfgs_params(self.get_params(deep=False))
         self._hidden = sizes
@@ -344,16 +340,19 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         meta["_l2"] = self._l2
         return meta
 
+    def _use_alpha(self, divisor, update):
+        """Set ``_l2`` from the current ``alpha`` (:func:`l2_factor`); ``update``: in ``model_``."""
+        l2 = l2_factor(self.alpha, divisor)
+        if update and l2 != getattr(self, "_l2", None):
+            set_l2(self.model_, l2)  # scikit-learn penalises with the alpha of each fit
+        self._l2 = l2
+
     def _build(self, n_samples, seed):
         """Refuse a network too large for memory, then build and compile it."""
         n_params = mlp_param_count(
             self.n_features_in_, self._hidden, self.n_outputs_, batch_norm=bool(self.batch_norm)
         )
         check_param_budget(n_params)
-        # scikit-learn's penalty, 0.5 * alpha * ||W||^2 per sample: divided by the
-        # minibatch size for the stochastic solvers, by all samples for L-BFGS
-        divisor = n_samples if self.solver == "lbfgs" else self._batch_size(int(n_samples))
-        self._l2 = 0.5 * float(self.alpha) / max(float(divisor), 1.0)
         self._build_seed = seed
         with _backend.keras_seed(seed):
             self.model_ = self._build_keras_model()
@@ -482,6 +481,8 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         if self.best_loss_ is None and not self.early_stopping:
             self.best_loss_ = np.inf
         n_samples = X.shape[0]
+        batch_size = self._batch_size(n_samples)
+        self._use_alpha(batch_size, update=not first_pass)
         if first_pass:
             self._build(n_samples, seed)
         if not incremental or self._optimizer is None:
@@ -496,7 +497,6 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         if not incremental:
             self.n_iter_ = 0
 
-        batch_size = self._batch_size(n_samples)
         monitor = ConvergenceMonitor(
             self,
             n_samples,
@@ -534,6 +534,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
 
     def _fit_lbfgs(self, X, Y, sample_weight, seed, first_pass):
         X, sample_weight, n_samples = lbfgs_problem(X, sample_weight)
+        self._use_alpha(n_samples, update=not first_pass)
         if first_pass:
             self._build(n_samples, seed)
         name, loss_weight, _ = self._compile_loss()

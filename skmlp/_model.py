@@ -23,15 +23,20 @@ from ._backend import compiles_per_shape
 
 __all__ = [
     "ACTIVATIONS",
+    "INITIALIZER_RULES",
     "NETWORK_CONSTRAINTS",
     "NETWORK_PARAMS_DOC",
     "OUTPUT_ACTIVATIONS",
     "build_mlp",
     "check_hidden_layer_sizes",
+    "check_kernel_initializer",
     "check_param_budget",
     "decay_kernels_only",
+    "l2_factor",
     "mlp_param_count",
     "seed_initializer",
+    "set_l2",
+    "sklearn_init_bound",
 ]
 
 #: scikit-learn activation names and the Keras activation each maps to. Keras
@@ -74,9 +79,16 @@ activation : {"relu", "identity", "logistic", "tanh", "elu", "selu", "gelu", \
     dropout : float, default=0.0
         Dropout rate in [0, 1) after every hidden layer (skmlp addition).
     kernel_initializer : str, default="auto"
-        ``"auto"``: the seed notebook's ``RandomNormal(0, sqrt(2 / (fan_in + 1)))``
-        for ReLU-family hidden layers, Glorot uniform otherwise. Or any Keras
-        initializer name, such as ``"he_normal"`` or ``"glorot_uniform"``.
+        Initial weights. ``"auto"``: scikit-learn's MLP start, in every layer
+        weights and biases drawn uniformly from ``[-b, b]``, ``b = sqrt(6 /
+        (fan_in + fan_out))`` (``sqrt(2 / (fan_in + fan_out))`` when
+        ``activation="logistic"``). ``"seed_notebook"``: the seed notebook's
+        ``RandomNormal(0, sqrt(2 / (fan_in + 1)))`` for ReLU-family hidden
+        layers, Glorot uniform otherwise, zero biases (what ``skmlp run`` and the
+        seed architectures' recorded results use). Or any Keras initializer name,
+        such as ``"he_normal"`` or ``"glorot_uniform"`` (zero biases). Until
+        this release ``"auto"`` meant ``"seed_notebook"``: a network saved
+        then loads with its trained weights; only a new fit starts differently.
     input_dropout : float, default=0.0
         Dropout rate in [0, 1) on the input features, before the first hidden
         layer (skmlp addition; Srivastava et al. 2014 drop 20% of MNIST's
@@ -108,8 +120,12 @@ MAX_PARAMS = 2**31
 #: stopping, then saved); issue 24 measured 83.
 TRAIN_BYTES_PER_PARAM = 84
 
+#: The ``kernel_initializer`` values that are not Keras initializer names:
+#: scikit-learn's start and the seed notebook's.
+INITIALIZER_RULES = ("auto", "seed_notebook")
+
 # Activations whose layers get the seed notebook's He-style normal initializer
-# under ``kernel_initializer="auto"``.
+# under ``kernel_initializer="seed_notebook"``.
 _RELU_FAMILY = {"relu", "elu", "selu", "gelu", "swish", "leaky_relu"}
 
 
@@ -144,16 +160,76 @@ def seed_initializer(fan_in: int, seed: int | None = None) -> keras.initializers
     )
 
 
-def _kernel_initializer(name: str, activation: str, fan_in: int, seed: int | None):
-    if name == "auto":
-        if activation in _RELU_FAMILY:
-            return seed_initializer(fan_in, seed=seed)
-        return keras.initializers.GlorotUniform(seed=seed)
+def check_kernel_initializer(name: str) -> None:
+    """Raise ``ValueError`` unless ``name`` is a rule of :data:`INITIALIZER_RULES` or a
+    Keras initializer name.
+
+    Parameters
+    ----------
+    name : str
+        The ``kernel_initializer`` value.
+    """
+    if name in INITIALIZER_RULES:
+        return
+    try:
+        keras.initializers.get(name)
+    except ValueError:
+        raise ValueError(
+            "kernel_initializer must be 'auto', 'seed_notebook' or a Keras initializer "
+            f"name such as 'he_normal', got {name!r}."
+        ) from None
+
+
+def _named_initializer(name: str, seed: int | None):
     init = keras.initializers.get(name)
     config = init.get_config()
     if seed is not None and "seed" in config:  # a random initializer: seed it
         init = type(init).from_config({**config, "seed": seed})
     return init
+
+
+def sklearn_init_bound(activation: str, fan_in: int, fan_out: int) -> float:
+    """Half-width of scikit-learn's uniform start for one layer (its ``_init_coef``).
+
+    ``sqrt(6 / (fan_in + fan_out))`` (Glorot uniform), ``sqrt(2 / (fan_in +
+    fan_out))`` when the hidden activation is ``"logistic"``; the same in every
+    layer, the output layer included, for the weights and the biases.
+
+    Parameters
+    ----------
+    activation : str
+        The network's hidden activation.
+    fan_in, fan_out : int
+        Inputs and outputs of the layer.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from skmlp._model import sklearn_init_bound
+    >>> round(sklearn_init_bound("relu", 4, 2), 3), round(sklearn_init_bound("logistic", 4, 2), 3)
+    (1.0, 0.577)
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    return math.sqrt(factor / (int(fan_in) + int(fan_out)))
+
+
+def _initializers(name: str, activation: str, fan_in: int, fan_out: int, seed, output=False):
+    """The kernel and bias initializers of one Dense layer under ``kernel_initializer=name``."""
+    if name == "auto":  # scikit-learn's start: weights and biases from U(-b, b)
+        bound = sklearn_init_bound(activation, fan_in, fan_out)
+        bias_seed = None if seed is None else _layer_seeds(seed, 1)[0]
+        return (
+            keras.initializers.RandomUniform(-bound, bound, seed=seed),
+            keras.initializers.RandomUniform(-bound, bound, seed=bias_seed),
+        )
+    if name == "seed_notebook":
+        if not output and activation in _RELU_FAMILY:
+            return seed_initializer(fan_in, seed=seed), "zeros"
+        return keras.initializers.GlorotUniform(seed=seed), "zeros"
+    return _named_initializer(name, seed), "zeros"
 
 
 def _truncated_normal(rng, shape, stddev) -> np.ndarray:
@@ -208,7 +284,7 @@ class _HostInitializer:
     """Build-time stand-in for a Keras initializer: :func:`host_draw`, else Keras."""
 
     def __init__(self, init):
-        self.init = init
+        self.init = keras.initializers.get(init)
 
     def __call__(self, shape, dtype=None):
         # only JAX compiles per shape; elsewhere Keras' own draws cost nothing
@@ -403,9 +479,11 @@ def build_mlp(
         most this (:class:`keras.constraints.MaxNorm` on the hidden kernels,
         applied by the optimizer after each update); ``None``: no constraint.
     kernel_initializer : str, default="auto"
-        ``"auto"`` uses :func:`seed_initializer` for ReLU-family hidden layers and
-        Glorot uniform otherwise (and for the output layer); any other value is a
-        Keras initializer name such as ``"he_normal"``.
+        ``"auto"``: scikit-learn's start, weights and biases of every layer from
+        ``U(-b, b)`` with ``b =`` :func:`sklearn_init_bound`. ``"seed_notebook"``:
+        :func:`seed_initializer` for ReLU-family hidden layers, Glorot uniform
+        otherwise (and for the output layer), zero biases. Any other value is a
+        Keras initializer name such as ``"he_normal"`` (zero biases).
     l2 : float, default=0.0
         L2 penalty factor on every kernel (not on biases), as
         :class:`keras.regularizers.L2` takes it.
@@ -439,10 +517,8 @@ def build_mlp(
     widths = _check_build_args(n_features, n_classes, hidden_layer_sizes, activation,
                                output_activation, dropout, input_dropout, max_norm)  # fmt: skip
 
-    keras_activation = ACTIVATIONS[activation]
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     layers = [keras.Input(shape=(int(n_features),), name="features", dtype=dtype)]
-    fan_in = int(n_features)
     # per hidden layer: a kernel seed and a dropout seed; then the output kernel's,
     # then the input dropout's (a prefix of the seeds is the same for any count)
     seeds = _layer_seeds(seed, 2 * len(widths) + 2)
@@ -452,14 +528,17 @@ def build_mlp(
                 float(input_dropout), seed=seeds[-1], name="input_dropout", dtype=dtype
             )
         )
+    units = [int(n_features), *widths, int(n_classes)]
     for i, width in enumerate(widths, start=1):
+        kernel, bias = _initializers(
+            kernel_initializer, activation, units[i - 1], width, seeds[2 * i - 2]
+        )
         layers.append(
             keras.layers.Dense(
                 width,
-                activation=keras_activation,
-                kernel_initializer=_HostInitializer(
-                    _kernel_initializer(kernel_initializer, activation, fan_in, seeds[2 * i - 2])
-                ),
+                activation=ACTIVATIONS[activation],
+                kernel_initializer=_HostInitializer(kernel),
+                bias_initializer=_HostInitializer(bias),
                 kernel_regularizer=regularizer,
                 kernel_constraint=None
                 if max_norm is None
@@ -476,18 +555,15 @@ def build_mlp(
                     float(dropout), seed=seeds[2 * i - 1], name=f"dropout_{i}", dtype=dtype
                 )
             )
-        fan_in = width
-    out_init = _kernel_initializer(
-        "glorot_uniform" if kernel_initializer == "auto" else kernel_initializer,
-        "linear",
-        fan_in,
-        seeds[-2],
+    kernel, bias = _initializers(
+        kernel_initializer, activation, units[-2], units[-1], seeds[-2], output=True
     )
     layers.append(
         keras.layers.Dense(
             int(n_classes),
             activation=OUTPUT_ACTIVATIONS[output_activation],
-            kernel_initializer=_HostInitializer(out_init),
+            kernel_initializer=_HostInitializer(kernel),
+            bias_initializer=_HostInitializer(bias),
             kernel_regularizer=regularizer,
             name="output",
             dtype=dtype,
@@ -495,9 +571,52 @@ def build_mlp(
     )
     model = keras.Sequential(layers, name=name)  # builds: the weights are drawn here
     for layer in model.layers:
-        if isinstance(getattr(layer, "kernel_initializer", None), _HostInitializer):
-            layer.kernel_initializer = layer.kernel_initializer.init  # what its config says
+        for attr in ("kernel_initializer", "bias_initializer"):
+            if isinstance(getattr(layer, attr, None), _HostInitializer):
+                setattr(layer, attr, getattr(layer, attr).init)  # what its config says
     return model
+
+
+def l2_factor(alpha: float, divisor: float) -> float:
+    """The L2 factor of :func:`build_mlp` that gives scikit-learn's penalty.
+
+    scikit-learn adds ``0.5 * alpha * ||W||^2`` divided by the minibatch size
+    (the stochastic solvers) or by the sample count (L-BFGS) to the mean loss.
+
+    Parameters
+    ----------
+    alpha : float
+        The estimator's ``alpha``.
+    divisor : float
+        The minibatch size, or the sample count for L-BFGS.
+
+    Returns
+    -------
+    float
+    """
+    return 0.5 * float(alpha) / max(float(divisor), 1.0)
+
+
+def set_l2(model, l2: float) -> None:
+    """Give every kernel of a network :func:`build_mlp` built the L2 factor ``l2``.
+
+    The weights are kept. The model's compiled training and evaluation
+    functions, which hold the old factor, are dropped (shared compiled code is
+    found by the network's config, which names the factor).
+
+    Parameters
+    ----------
+    model : keras.Model
+        The network.
+    l2 : float
+        The new factor; ``0`` removes the penalty.
+    """
+    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            layer.kernel_regularizer = regularizer
+            layer.kernel.regularizer = regularizer
+    model.train_function = model.test_function = None
 
 
 #: Variables that decoupled weight decay leaves alone: biases and batch

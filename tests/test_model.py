@@ -48,7 +48,7 @@ def test_no_optional_layers_by_default():
 def test_seed_initializer_stddev():
     # the seed's formula: sqrt(2 / (fan_in + 1)); 0.088 for a 256-wide input
     assert seed_initializer(256).stddev == pytest.approx(math.sqrt(2 / 257))
-    model = build_mlp(784, 10, (1024, 512))
+    model = build_mlp(784, 10, (1024, 512), kernel_initializer="seed_notebook")
     init = model.layers[1].kernel_initializer
     assert isinstance(init, keras.initializers.RandomNormal)
     assert init.stddev == pytest.approx(math.sqrt(2 / 1025))
@@ -58,7 +58,7 @@ def test_seed_initializer_stddev():
 
 
 def test_non_relu_and_named_initializers():
-    tanh = build_mlp(10, 3, (6,), activation="tanh")
+    tanh = build_mlp(10, 3, (6,), activation="tanh", kernel_initializer="seed_notebook")
     assert isinstance(tanh.layers[0].kernel_initializer, keras.initializers.GlorotUniform)
     named = build_mlp(10, 3, (6,), kernel_initializer="he_uniform")
     assert isinstance(named.layers[0].kernel_initializer, keras.initializers.HeUniform)
@@ -92,7 +92,7 @@ def test_build_mlp_rejects_bad_arguments(kwargs, match):
         build_mlp(**args)
 
 
-@pytest.mark.parametrize("init", ["auto", "he_normal", "zeros"])
+@pytest.mark.parametrize("init", ["auto", "seed_notebook", "he_normal", "zeros"])
 def test_seed_fixes_every_random_part(init):
     def weights(seed):
         model = build_mlp(6, 3, (5, 4), dropout=0.5, kernel_initializer=init, seed=seed)
@@ -150,9 +150,9 @@ def test_output_activations(activation, keras_name):
     ],
 )
 def test_seeded_initializers_are_drawn_with_numpy(name, std, bound):
-    from skmlp._model import _kernel_initializer, host_draw
+    from skmlp._model import _initializers, host_draw
 
-    init = _kernel_initializer(name, "relu", 300, seed=7)
+    init, _ = _initializers(name, "relu", 300, 200, seed=7)
     values = host_draw(init, (300, 200))
     assert values is not None and values.shape == (300, 200)
     np.testing.assert_array_equal(values, host_draw(init, (300, 200)))  # seeded
@@ -165,19 +165,27 @@ def test_seeded_initializers_are_drawn_with_numpy(name, std, bound):
 
 
 def test_built_network_holds_the_numpy_draws_and_names_the_keras_initializer():
-    from skmlp._model import _kernel_initializer, _layer_seeds, host_draw
+    from skmlp._model import _initializers, _layer_seeds, host_draw
 
-    model = build_mlp(6, 3, (5, 4), seed=11)
-    seeds = _layer_seeds(11, 5)
-    first = model.get_layer("hidden_1")
-    expected = host_draw(_kernel_initializer("auto", "relu", 6, seeds[0]), (6, 5))
-    kernel = keras.ops.convert_to_numpy(first.kernel)
-    if keras.backend.backend() == "jax":  # drawn with NumPy there only
-        np.testing.assert_allclose(kernel, expected, rtol=1e-6)
-    else:
-        assert not np.allclose(kernel, expected)
-    assert isinstance(first.kernel_initializer, keras.initializers.RandomNormal)
-    assert first.kernel_initializer.seed == seeds[0]
+    for rule, kind in [("seed_notebook", "RandomNormal"), ("auto", "RandomUniform")]:
+        model = build_mlp(6, 3, (5, 4), seed=11, kernel_initializer=rule)
+        seeds = _layer_seeds(11, 5)
+        first = model.get_layer("hidden_1")
+        kernel_init, bias_init = _initializers(rule, "relu", 6, 5, seeds[0])
+        pairs = [(kernel_init, first.kernel)]
+        if rule == "auto":  # scikit-learn draws the biases too; the seed's are zeros
+            pairs.append((bias_init, first.bias))
+        else:
+            assert not keras.ops.convert_to_numpy(first.bias).any()
+        for init, weight in pairs:
+            expected = host_draw(init, tuple(weight.shape))
+            drawn = keras.ops.convert_to_numpy(weight)
+            if keras.backend.backend() == "jax":  # drawn with NumPy there only
+                np.testing.assert_allclose(drawn, expected, rtol=1e-6)
+            else:
+                assert not np.allclose(drawn, expected)
+        assert type(first.kernel_initializer).__name__ == kind
+        assert first.kernel_initializer.seed == seeds[0]
     # not a distribution skmlp draws itself: Keras draws it
     assert host_draw(keras.initializers.Orthogonal(seed=1), (3, 3)) is None
     orthogonal = build_mlp(6, 3, (5,), kernel_initializer="orthogonal", seed=1)

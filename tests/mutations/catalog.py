@@ -30,6 +30,7 @@ CTRL = "tests/test_training_controls.py::"
 SEC = "tests/test_security.py::"
 PERS = "tests/test_persistence.py::"
 EXP = "tests/test_experiment.py::"
+DROPIN = "tests/test_dropin_defaults.py::"
 RESTORE = "        if self._best_weights is not None:\n            self.model.set_weights("
 NO_RESTORE = "        if False:\n            self.model.set_weights("
 
@@ -406,5 +407,34 @@ MUTATIONS: list[Mutation] = [
             "tests/test_searches.py::"
             "test_a_ranking_with_a_missing_score_is_an_error_naming_the_candidate",
         ),
+    ),
+    # ---------------------------------------------- issue 26: scikit-learn's defaults
+    Mutation(
+        "default-start-not-logistic-gain",
+        "skmlp/_model.py",
+        '    factor = 2.0 if activation == "logistic" else 6.0',
+        "    factor = 6.0",
+        (DROPIN + "test_default_start_is_scikit_learns",),
+    ),
+    Mutation(
+        "default-start-zero-biases",
+        "skmlp/_model.py",
+        "            keras.initializers.RandomUniform(-bound, bound, seed=bias_seed),",
+        '            "zeros",',
+        (DROPIN + "test_default_start_is_scikit_learns",),
+    ),
+    Mutation(
+        "skmlp-run-forgets-the-seed-initializer",
+        "skmlp/experiment/config.py",
+        '    "kernel_initializer": "seed_notebook",\n',
+        "",
+        (DROPIN + "test_seed_architectures_and_skmlp_run_keep_the_seed_start",),
+    ),
+    Mutation(
+        "later-alpha-ignored",
+        "skmlp/_base.py",
+        "            set_l2(self.model_, l2)",
+        "            pass",
+        (DROPIN + "test_a_later_alpha_applies_to_the_next_fit",),
     ),
 ]
