@@ -22,7 +22,6 @@ import os
 import sys
 import warnings
 from abc import ABCMeta, abstractmethod
-from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -38,7 +37,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _backend
+from . import _backend, _pickling
+from ._backend import quiet_backend_deprecations as _quiet_backend_deprecations
 from ._model import (
     NETWORK_CONSTRAINTS,
     NETWORK_PARAMS_DOC,
@@ -82,20 +82,6 @@ __all__ = ["BaseMultilayerPerceptron"]
 # ``filterwarnings("ignore", module="sklearn")``) apply to skmlp's as well.
 _SKLEARN_MLP_MODULE = "sklearn.neural_network._multilayer_perceptron"
 _warning_registry: dict = {}
-
-
-@contextmanager
-def _quiet_backend_deprecations():
-    """Silence DeprecationWarnings raised inside Keras and its backends.
-
-    Keras and TensorFlow call deprecated NumPy and Python APIs inside ``fit``;
-    under ``-W error`` those warnings would make every ``fit`` raise although
-    nothing in the user's code is deprecated. Warnings from other modules pass.
-    """
-    with warnings.catch_warnings():
-        for module in ("keras", "tensorflow", "jax", "numpy", "optree", "absl"):
-            warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
-        yield
 
 
 def _to_numpy(variable) -> np.ndarray:
@@ -181,6 +167,9 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
     get_params = BaseEstimator.get_params
     set_params = BaseEstimator.set_params
     __repr__ = BaseEstimator.__repr__
+    # pickle, joblib, deepcopy and skops see plain data and the network's bytes
+    __getstate__ = _pickling.get_estimator_state
+    __setstate__ = _pickling.set_estimator_state
 
     def _store_params(self, arguments: dict) -> None:
         """Store the subclass constructor's ``arguments`` (its ``locals()``) as attributes.
