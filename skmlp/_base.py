@@ -37,7 +37,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _backend, _pickling
+from . import _backend, _pickling, _surface
 from ._backend import quiet_backend_deprecations as _quiet_backend_deprecations
 from ._model import (
     NETWORK_CONSTRAINTS,
@@ -149,11 +149,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
 
     _parameter_constraints: ClassVar[dict] = PARAMETER_CONSTRAINTS
 
-    # scikeras reads these during model building; skmlp builds through
-    # ``_keras_build_fn`` and seeds through Keras itself, so they stay fixed.
-    model = None
-    build_fn = None
-    _random_state = None
+    _random_state = None  # skmlp seeds through Keras itself
 
     # Name of the validation score (``history_["val_<name>"]``) and the Keras
     # training metrics recorded in ``history_``; set by the subclasses.
@@ -345,7 +341,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         self._l2 = 0.5 * float(self.alpha) / max(float(divisor), 1.0)
         self._build_seed = seed
         with _backend.keras_seed(seed):
-            self.model_ = self._build_keras_model()
+            self.model_ = self._keras_build_fn(self._get_metadata())
         self._initialize_callbacks()
 
     # --------------------------------------------------------------- fitting
@@ -602,6 +598,9 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         if not np.isfinite(out).all():
             return float("nan")
         return float(self._score_outputs(out, Y_val, sw_val))
+
+
+_surface.hide_scikeras_leftovers(BaseMultilayerPerceptron)
 
 
 #: The parameters both estimators share, documented once and put into each

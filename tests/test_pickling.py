@@ -162,3 +162,39 @@ def test_skops_round_trip_with_the_documented_untrusted_types(fitted, iris):
     np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
     with pytest.raises(sio.exceptions.UntrustedTypesFoundException, match="skmlp"):
         sio.loads(data)
+
+
+# ------------------------------------------- public surface (scikeras leftovers)
+PUBLIC_METHODS = {
+    "fit", "get_metadata_routing", "get_params", "partial_fit", "predict", "score",
+    "set_fit_request", "set_params", "set_partial_fit_request", "set_score_request",
+}  # fmt: skip
+SHARED_PARAMS = {
+    "activation", "alpha", "batch_norm", "batch_size", "beta_1", "beta_2", "dropout",
+    "early_stopping", "epsilon", "hidden_layer_sizes", "input_dropout", "kernel_initializer",
+    "learning_rate", "learning_rate_init", "max_fun", "max_iter", "max_norm", "momentum",
+    "monitor_validation", "n_iter_no_change", "nesterovs_momentum", "power_t", "random_state",
+    "shuffle", "solver", "tol", "validation_fraction", "verbose", "warm_start", "weight_decay",
+}  # fmt: skip
+PUBLIC = {
+    MLPClassifier: (SHARED_PARAMS | {"class_weight"}, {"predict_proba", "predict_log_proba"}),
+    MLPRegressor: (SHARED_PARAMS | {"loss"}, set()),
+}
+LEFTOVERS = ["build_fn", "model", "initialize", "initialized_", "current_epoch",
+             "feature_encoder", "target_encoder", "scorer", "_more_tags"]  # fmt: skip
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor], ids=lambda c: c.__name__)
+def test_public_names_are_scikit_learns_and_skmlps_documented_ones(cls):
+    params, methods = PUBLIC[cls]
+    est = cls()
+    assert set(est.get_params()) == params
+    assert {n for n in dir(est) if not n.startswith("_")} == params | PUBLIC_METHODS | methods
+
+
+@pytest.mark.parametrize("name", LEFTOVERS)
+def test_scikeras_leftovers_are_gone_with_a_pointer_to_skmlps_way(name):
+    est = MLPClassifier()
+    assert not hasattr(est, name)
+    with pytest.raises(AttributeError, match=f"'{name}' \\(a scikeras name; in skmlp, "):
+        getattr(est, name)
