@@ -12,6 +12,7 @@ import os
 import random
 import sys
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +23,7 @@ __all__ = [
     "compiles_per_shape",
     "keras_seed",
     "limit_backend_threads",
+    "quiet_backend_deprecations",
     "quiet_tensorflow_start",
     "set_random_seed",
     "tensorflow_hidden",
@@ -264,6 +266,21 @@ def quiet_tensorflow_start(stderr_fd: int = 2) -> list[str]:
     if kept:
         print("\n".join(kept), file=sys.stderr, flush=True)
     return hidden
+
+
+@contextmanager
+def quiet_backend_deprecations():
+    """Silence DeprecationWarnings raised inside Keras and its backends.
+
+    Keras and TensorFlow call deprecated NumPy and Python APIs inside ``fit`` and
+    when they save a network; under ``-W error`` those warnings would make every
+    ``fit`` (and every pickle) raise although nothing in the user's code is
+    deprecated. Warnings from other modules pass.
+    """
+    with warnings.catch_warnings():
+        for module in ("keras", "tensorflow", "jax", "numpy", "optree", "absl", "h5py"):
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+        yield
 
 
 @contextmanager

@@ -22,7 +22,6 @@ import os
 import sys
 import warnings
 from abc import ABCMeta, abstractmethod
-from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -38,7 +37,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _backend
+from . import _backend, _pickling, _surface
+from ._backend import quiet_backend_deprecations as _quiet_backend_deprecations
 from ._model import (
     NETWORK_CONSTRAINTS,
     NETWORK_PARAMS_DOC,
@@ -85,20 +85,6 @@ __all__ = ["BaseMultilayerPerceptron"]
 # ``filterwarnings("ignore", module="sklearn")``) apply to skmlp's as well.
 _SKLEARN_MLP_MODULE = "sklearn.neural_network._multilayer_perceptron"
 _warning_registry: dict = {}
-
-
-@contextmanager
-def _quiet_backend_deprecations():
-    """Silence DeprecationWarnings raised inside Keras and its backends.
-
-    Keras and TensorFlow call deprecated NumPy and Python APIs inside ``fit``;
-    under ``-W error`` those warnings would make every ``fit`` raise although
-    nothing in the user's code is deprecated. Warnings from other modules pass.
-    """
-    with warnings.catch_warnings():
-        for module in ("keras", "tensorflow", "jax", "numpy", "optree", "absl"):
-            warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
-        yield
 
 
 def _to_numpy(variable) -> np.ndarray:
@@ -166,11 +152,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
 
     _parameter_constraints: ClassVar[dict] = PARAMETER_CONSTRAINTS
 
-    # scikeras reads these during model building; skmlp builds through
-    # ``_keras_build_fn`` and seeds through Keras itself, so they stay fixed.
-    model = None
-    build_fn = None
-    _random_state = None
+    _random_state = None  # skmlp seeds through Keras itself
 
     # Name of the validation score (``history_["val_<name>"]``) and the Keras
     # training metrics recorded in ``history_``; set by the subclasses.
@@ -184,6 +166,9 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
     get_params = BaseEstimator.get_params
     set_params = BaseEstimator.set_params
     __repr__ = BaseEstimator.__repr__
+    # pickle, joblib, deepcopy and skops see plain data and the network's bytes
+    __getstate__ = _pickling.get_estimator_state
+    __setstate__ = _pickling.set_estimator_state
 
     def _store_params(self, arguments: dict) -> None:
         """Store the subclass constructor's ``arguments`` (its ``locals()``) as attributes.
@@ -355,7 +340,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         check_param_budget(n_params)
         self._build_seed = seed
         with _backend.keras_seed(seed):
-            self.model_ = self._build_keras_model()
+            self.model_ = self._keras_build_fn(self._get_metadata())
         self._initialize_callbacks()
 
     # --------------------------------------------------------------- fitting
@@ -614,6 +599,9 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         if not np.isfinite(out).all():
             return float("nan")
         return float(self._score_outputs(out, Y_val, sw_val))
+
+
+_surface.hide_scikeras_leftovers(BaseMultilayerPerceptron)
 
 
 #: The parameters both estimators share, documented once and put into each

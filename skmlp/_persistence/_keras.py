@@ -16,7 +16,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .._backend import tensorflow_hidden
+from .._backend import quiet_backend_deprecations, tensorflow_hidden
 from ._archive import _read_zip
 from ._json import _parse_json
 from ._limits import (
@@ -44,7 +44,8 @@ _KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
 def _keras_bytes(model) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
-        with tensorflow_hidden():  # Keras' serialization would import TensorFlow
+        # Keras' serialization would import TensorFlow, and calls deprecated NumPy APIs
+        with tensorflow_hidden(), quiet_backend_deprecations():
             model.save(path)
         return Path(path).read_bytes()
 
@@ -208,7 +209,7 @@ def _load_keras(data: bytes, where: str):
                     clean.writestr(name, inner[name])
         del inner
         try:
-            with tensorflow_hidden():
+            with tensorflow_hidden(), quiet_backend_deprecations():
                 model = keras.saving.load_model(path, safe_mode=True, compile=True)
         except Exception as exc:
             message = str(exc).strip().splitlines()
