@@ -157,8 +157,9 @@ def main() -> None:
             )
     facts = {
         "what": "skmlp vs scikit-learn MLPClassifier on small bundled tables, fresh and warm",
-        "command": portable_command(sys.argv, folders={k.upper(): v for k, v in codes.items()
-                                                       if k != "after"}),  # fmt: skip
+        "command": portable_command(
+            sys.argv, folders={k.upper(): v for k, v in codes.items() if k != "after"}
+        ),
         "backend": args.backend,
         "settings": SETTINGS,
         "repeats": args.repeats,
