@@ -407,4 +407,25 @@ MUTATIONS: list[Mutation] = [
             "test_a_ranking_with_a_missing_score_is_an_error_naming_the_candidate",
         ),
     ),
+    # ---------------------------------------------- issue 26: small-data speed
+    Mutation(
+        "no-persistent-compilation-cache",
+        "skmlp/_backend.py",
+        '    jax.config.update("jax_compilation_cache_dir", str(folder))',
+        "    pass",
+        (
+            "tests/test_compilation_cache.py::test_second_fresh_process_loads_programs_from_the_cache",
+        ),
+        backend="jax",
+    ),
+    Mutation(
+        "cache-keeps-only-slow-compiles",
+        "skmlp/_backend.py",
+        '    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)',
+        "    pass",
+        (
+            "tests/test_compilation_cache.py::test_second_fresh_process_loads_programs_from_the_cache",
+        ),
+        backend="jax",
+    ),
 ]
