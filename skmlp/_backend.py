@@ -27,6 +27,7 @@ __all__ = [
     "quiet_tensorflow_start",
     "set_random_seed",
     "tensorflow_hidden",
+    "use_compilation_cache",
 ]
 
 # The Keras backends skmlp is tested on, fastest first as measured on CPUs
@@ -395,3 +396,81 @@ def computes_float64() -> bool:
     import jax
 
     return bool(jax.config.read("jax_enable_x64"))
+
+
+#: Largest size of skmlp's compilation cache folder where the ``filelock`` package is
+#: installed (JAX needs it to drop the least recently used programs beyond it).
+COMPILATION_CACHE_MAX_BYTES = 512 * 1024**2
+
+
+def compilation_cache_dir(environ=None) -> Path | None:
+    """The folder of JAX's persistent compilation cache that skmlp asks for, or None.
+
+    ``SKMLP_COMPILATION_CACHE`` decides: unset (or ``1``) means the user's cache
+    folder, ``$XDG_CACHE_HOME/skmlp/jax`` or ``~/.cache/skmlp/jax``; ``0`` (or
+    ``off``, ``false``, ``no``, empty) turns the cache off; anything else is the
+    folder to use. The current folder is never used by default.
+
+    Parameters
+    ----------
+    environ : mapping, default=None
+        The environment to read; ``None`` means :data:`os.environ`.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The folder, or None when the cache is off.
+    """
+    environ = os.environ if environ is None else environ
+    value = environ.get("SKMLP_COMPILATION_CACHE", "1").strip()
+    if value.lower() in ("0", "off", "false", "no", ""):
+        return None
+    if value.lower() not in ("1", "on", "true", "yes"):
+        return Path(value).expanduser().absolute()
+    base = environ.get("XDG_CACHE_HOME") or ""
+    base = Path(base).expanduser() if Path(base).expanduser().is_absolute() else None
+    return (base or Path.home() / ".cache") / "skmlp" / "jax"
+
+
+def use_compilation_cache(environ=None) -> str | None:
+    """Let JAX keep compiled programs on disk, so a fresh process need not compile again.
+
+    On JAX, a first fit spends most of its time compiling the training programs
+    (about a second for a small network); every new process (a script run again,
+    each joblib worker of a search) paid it again. This points JAX's persistent
+    compilation cache at :func:`compilation_cache_dir` (created with mode 0700)
+    and lets it keep programs however quickly they compiled, so a fresh process
+    loads the programs an earlier one compiled for the same network and shapes.
+    Nothing happens on another backend, when ``SKMLP_COMPILATION_CACHE=0``, when
+    the user has set JAX's own ``jax_compilation_cache_dir`` (theirs is kept), or
+    after JAX's cache was set up (JAX reads the setting at its first compilation).
+
+    Parameters
+    ----------
+    environ : mapping, default=None
+        The environment to read; ``None`` means :data:`os.environ`.
+
+    Returns
+    -------
+    str or None
+        The cache folder JAX now uses, or None when skmlp set none.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return None
+    import jax
+
+    folder = compilation_cache_dir(environ)
+    if folder is None or jax.config.jax_compilation_cache_dir:
+        return None
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only home: train without the cache
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    if importlib.util.find_spec("filelock") is not None:  # JAX's size limit needs it
+        jax.config.update("jax_compilation_cache_max_size", COMPILATION_CACHE_MAX_BYTES)
+    return str(folder)

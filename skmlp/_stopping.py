@@ -86,6 +86,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
         self.incremental = bool(incremental)
         self.stopped = False
         self._best_weights = None
+        self._rate_set = None  # the learning rate this callback last gave the optimizer
 
     def on_epoch_end(self, epoch, logs=None):
         est = self.est
@@ -131,7 +132,8 @@ class ConvergenceMonitor(keras.callbacks.Callback):
                     self.model.stop_training = True
             else:
                 est._no_improvement_count = 0
-        self.model.optimizer.learning_rate = schedule.learning_rate
+        if schedule.learning_rate != self._rate_set:  # an assignment is an op per epoch
+            self.model.optimizer.learning_rate = self._rate_set = schedule.learning_rate
 
     def on_train_end(self, logs=None):
         if self._best_weights is not None:

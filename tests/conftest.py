@@ -1,8 +1,17 @@
 """Shared test set-up: a quiet TensorFlow and small fixed data sets."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# JAX's compiled programs go to a folder of this test session (shared with the
+# processes the tests start), never into the user's own cache
+if "SKMLP_COMPILATION_CACHE" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="skmlp-test-jax-cache-")
+    os.environ["SKMLP_COMPILATION_CACHE"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 # Pin the backend for the whole session (``KERAS_BACKEND=jax pytest`` runs it on
 # JAX), so that the ``skmlp`` command's automatic choice never switches it.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

@@ -17,3 +17,9 @@ The estimators (:mod:`skmlp._base`) decide *what* to train; this package decides
 ``background``
     The background compile thread (imports neither Keras nor a backend).
 """
+
+from .._backend import use_compilation_cache
+
+# Before the first compilation: JAX keeps compiled programs in the user's cache
+# folder, so fresh processes (joblib workers) load them (skmlp._backend).
+use_compilation_cache()

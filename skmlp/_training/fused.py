@@ -181,8 +181,15 @@ class _Compiled:
 
             return jax.lax.fori_loop(0, count, body, state)
 
+        def results(metrics_state):
+            mapping = list(zip(model.metrics_variables, metrics_state, strict=True))
+            with keras.StatelessScope(state_mapping=mapping):
+                return model.get_metrics_result()
+
         self.block = jax.jit(block, donate_argnums=0)
         self.test_step = jax.jit(model.test_step)
+        # the epoch's logs in one compiled call, not one eager op per metric
+        self.results = jax.jit(results)
         self._lock = threading.Lock()
         self._started: dict = {}  # (name, shapes) -> future of its compile
 
@@ -310,6 +317,13 @@ def _keep(model, state):
     return state
 
 
+def _results(functions, state) -> dict:
+    """``model.get_metrics_result()`` from the metrics' ``state``, on the host."""
+    import jax
+
+    return jax.device_get(functions.results(state[3]))
+
+
 def _run_epochs(model, functions, arrays, rng, *, n, batch_size, width, steps, epochs, shuffle,
                 validation, callbacks, verbose):  # fmt: skip
     """The epochs of :func:`fused_fit`, with ``fit``'s callbacks around each."""
@@ -328,24 +342,30 @@ def _run_epochs(model, functions, arrays, rng, *, n, batch_size, width, steps, e
 
     model.stop_training = False
     logs = {}
+    # what reset_metrics() gives means (all of fit's metrics here): zeros, passed in
+    # on the host rather than assigned to each variable by an eager op per epoch
+    fresh = [np.zeros(v.shape, v.dtype) for v in model.metrics_variables]
+    means = _mean_metrics(model)
     callbacks.on_train_begin()
     try:
         for epoch in range(epochs):
-            model.reset_metrics()
+            if not means:
+                model.reset_metrics()
             callbacks.on_epoch_begin(epoch)
             state = model._get_jax_state(
                 trainable_variables=True,
                 non_trainable_variables=True,
                 optimizer_variables=True,
-                metrics_variables=True,
+                metrics_variables=not means,
             )
+            state = (*state[:3], fresh) if means else state
             order = rng.permutation(n) if shuffle else np.arange(n)
             for batches in _blocks(order, batch_size, steps):
                 block, sizes = _gather(arrays, batches, steps, width)
                 count = np.int32(len(batches))
                 state = _keep(model, functions.block(state, block, sizes, count))
             model.jax_state_sync()
-            logs = {k: float(v) for k, v in model.get_metrics_result().items()}
+            logs = {k: float(v) for k, v in _results(functions, state).items()}
             if validation is not None:
                 functions.wait("test_step")
                 val = _evaluate(model, functions, val_x, val_y, batch_size)

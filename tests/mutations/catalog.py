@@ -64,15 +64,15 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "adam-keeps-its-starting-rate",
         "skmlp/_stopping.py",
-        "        self.model.optimizer.learning_rate = schedule.learning_rate",
-        "        pass",
+        "            self.model.optimizer.learning_rate = self._rate_set = schedule.learning_rate",
+        "            self._rate_set = schedule.learning_rate",
         (CTRL + "test_adam_follows_the_epoch_schedules_only",),
     ),
     Mutation(
         "adam-keeps-its-starting-rate-fused-jax",
         "skmlp/_stopping.py",
-        "        self.model.optimizer.learning_rate = schedule.learning_rate",
-        "        pass",
+        "            self.model.optimizer.learning_rate = self._rate_set = schedule.learning_rate",
+        "            self._rate_set = schedule.learning_rate",
         (CTRL + "test_adam_follows_the_epoch_schedules_only",),
         backend="jax",
     ),
@@ -436,5 +436,26 @@ MUTATIONS: list[Mutation] = [
         "            set_l2(self.model_, l2)",
         "            pass",
         (DROPIN + "test_a_later_alpha_applies_to_the_next_fit",),
+    ),
+    # ---------------------------------------------- issue 26: small-data speed
+    Mutation(
+        "no-persistent-compilation-cache",
+        "skmlp/_backend.py",
+        '    jax.config.update("jax_compilation_cache_dir", str(folder))',
+        "    pass",
+        (
+            "tests/test_compilation_cache.py::test_second_fresh_process_loads_programs_from_the_cache",
+        ),
+        backend="jax",
+    ),
+    Mutation(
+        "cache-keeps-only-slow-compiles",
+        "skmlp/_backend.py",
+        '    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)',
+        "    pass",
+        (
+            "tests/test_compilation_cache.py::test_second_fresh_process_loads_programs_from_the_cache",
+        ),
+        backend="jax",
     ),
 ]
