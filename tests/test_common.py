@@ -40,6 +40,10 @@ if not computes_float64():
 PER_CHECK_PARAMS: dict[str, dict] = {
     "check_sample_weight_equivalence_on_dense_data": {"solver": "lbfgs", "max_iter": 100},
     "check_sample_weight_equivalence_on_sparse_data": {"solver": "lbfgs", "max_iter": 100},
+    # predictions of a subset equal to 1e-7: float32 matrix products round differently
+    # with the number of rows (up to 5e-7 on the check's regression data), so the check
+    # runs where the network computes in float64 (lbfgs on float64 data), as scikit-learn
+    "check_methods_subset_invariance": {"solver": "lbfgs", "max_iter": 100},
 }
 
 
