@@ -327,10 +327,12 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
 
     def _use_alpha(self, divisor, update):
         """Set ``_l2`` from the current ``alpha`` (:func:`l2_factor`); ``update``: in ``model_``."""
+        if update and getattr(self, "_l2_alpha", None) == self.alpha:
+            return  # same alpha: keep the first fit's factor (a short partial_fit compiles nothing)
         l2 = l2_factor(self.alpha, divisor)
         if update and l2 != getattr(self, "_l2", None):
             set_l2(self.model_, l2)  # scikit-learn penalises with the alpha of each fit
-        self._l2 = l2
+        self._l2, self._l2_alpha = l2, self.alpha
 
     def _build(self, n_samples, seed):
         """Refuse a network too large for memory, then build and compile it."""
