@@ -81,7 +81,13 @@ def test_permutation_importance_in_worker_processes_raises_no_warning(iris):
     X, y = iris
     est = _fit(MLPClassifier((8,), max_iter=5, random_state=0), X, y)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # loky pickles the estimator for each worker
+        # loky pickles the estimator for each worker: Keras' DeprecationWarnings (what
+        # -W error::DeprecationWarning turned into a PicklingError) fail the test. Not
+        # every warning: filters are process-wide, and a UserWarning raised as an error
+        # in loky's own management thread (resizing the executor an earlier test made)
+        # kills that thread and leaves the call waiting forever
+        warnings.simplefilter("error", DeprecationWarning)
+        warnings.simplefilter("error", FutureWarning)
         result = permutation_importance(est, X, y, n_repeats=2, n_jobs=2, random_state=0)
     assert result.importances.shape == (4, 2)
 
