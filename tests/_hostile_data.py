@@ -18,6 +18,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from _hostile import _zip_bytes  # a zip of deflate streams made elsewhere
 
 GB = 10**9
 _CHUNK = 2**24
@@ -50,24 +51,6 @@ def deflate_repeated(head: bytes, block: bytes, total: int) -> tuple[bytes, int,
     return b"".join(parts), crc, total
 
 
-def zip_members(entries) -> bytes:
-    """A zip of (name, raw deflate stream, crc, size) entries, written by hand (sizes < 4 GiB)."""
-    out, central = io.BytesIO(), []
-    le = lambda n, k: n.to_bytes(k, "little")  # noqa: E731
-    for name, comp, crc, size in entries:
-        offset, encoded = out.tell(), name.encode()
-        sizes = le(crc, 4) + le(len(comp), 4) + le(size, 4) + le(len(encoded), 2)
-        out.write(b"PK\x03\x04" + le(20, 2) + le(0, 2) + le(8, 2) + le(0, 4) + sizes
-                  + le(0, 2) + encoded + comp)  # fmt: skip
-        central.append(b"PK\x01\x02" + le(20, 2) * 2 + le(0, 2) + le(8, 2) + le(0, 4) + sizes
-                       + le(0, 6) + le(0, 6) + le(offset, 4) + encoded)  # fmt: skip
-    start, cd = out.tell(), b"".join(central)
-    out.write(cd)
-    out.write(b"PK\x05\x06" + le(0, 4) + le(len(central), 2) * 2 + le(len(cd), 4)
-              + le(start, 4) + le(0, 2))  # fmt: skip
-    return out.getvalue()
-
-
 def npy_header(shape, descr="<f8") -> bytes:
     buf = io.BytesIO()
     header = {"descr": descr, "fortran_order": False, "shape": tuple(shape)}
@@ -86,7 +69,7 @@ def npz_bomb(path: Path, scale: int) -> Path:
     for name, shape in (("X.npy", (rows, 100)), ("y.npy", (rows * 100,))):
         head = npy_header(shape)
         members.append((name, *deflate_repeated(head, b"\0" * _CHUNK, len(head) + rows * 800)))
-    path.write_bytes(zip_members(members))
+    path.write_bytes(_zip_bytes(members))
     return path
 
 
@@ -98,7 +81,7 @@ def npz_declared(path: Path, scale: int) -> Path:
         head = npy_header(shape)
         comp, crc, _ = deflate_repeated(head, b"\0" * 1024, len(head) + 1024)
         members.append((name, comp, crc, min(len(head) + rows * 800, 2**32 - 1)))
-    path.write_bytes(zip_members(members))
+    path.write_bytes(_zip_bytes(members))
     return path
 
 

@@ -35,26 +35,29 @@ def _env(**changes):
     return env
 
 
-@pytest.fixture(scope="module")
-def client():
-    """Two single-threaded worker processes on this machine, as a real cluster has."""
-
+def _local_cluster(n_workers):
+    """A client of ``n_workers`` single-threaded worker processes on this machine."""
     # the nannies set OMP_NUM_THREADS=1, PYTHONHASHSEED and others in this process's
     # environment before spawning workers, and leave them set; put it back afterwards
     environ = dict(os.environ)
     try:
         with (
             distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
             ) as cluster,
             distributed.Client(cluster) as client,
         ):
-            client.wait_for_workers(2)
+            client.wait_for_workers(n_workers)
             yield client
     finally:
-        for key in set(os.environ) - set(environ):
-            del os.environ[key]
+        os.environ.clear()
         os.environ.update(environ)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two single-threaded worker processes on this machine, as a real cluster has."""
+    yield from _local_cluster(2)
 
 
 def _start_counting(client, n_workers):
@@ -443,19 +446,7 @@ def test_grid_search_with_the_store_on_workers_with_their_own_disk(far_cluster, 
 @pytest.fixture(scope="module")
 def one_thread_client():
     """One worker process of one thread: joblib's Dask backend then offered one job."""
-    environ = dict(os.environ)
-    try:
-        with (
-            distributed.LocalCluster(
-                n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            distributed.Client(cluster) as client,
-        ):
-            client.wait_for_workers(1)
-            yield client
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
+    yield from _local_cluster(1)
 
 
 def test_a_one_thread_cluster_runs_every_fit(one_thread_client, tmp_path, capsys):
