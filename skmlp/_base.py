@@ -18,6 +18,8 @@ means replacing this module only.
 
 from __future__ import annotations
 
+import functools
+
 import os
 import sys
 import warnings
@@ -162,7 +164,8 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
     # scikeras replaces scikit-learn's signature-based parameter discovery,
     # parameter setting and repr with ones that read ``__dict__`` and route
     # prefixed parameters; skmlp's parameters are explicit.
-    _get_param_names = classmethod(BaseEstimator._get_param_names.__func__)
+    # (read from the signature once per class: get_params runs several times a fit)
+    _get_param_names = classmethod(functools.cache(BaseEstimator._get_param_names.__func__))
     get_params = BaseEstimator.get_params
     set_params = BaseEstimator.set_params
     __repr__ = BaseEstimator.__repr__

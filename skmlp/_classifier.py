@@ -143,8 +143,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        y_type = type_of_target(y)
+        y_type = type_of_target(y, input_name="y")
+        if y_type not in ("binary", _MULTILABEL):
+            # scikit-learn's error for what is not classes, and its warning when most
+            # labels are distinct (binary and multilabel targets have neither)
+            check_classification_targets(y)
         if y_type not in ("binary", "multiclass", _MULTILABEL):
             raise ValueError(
                 "MLPClassifier supports binary, multiclass and multilabel-indicator targets, "
@@ -160,11 +163,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if reset:
             if incremental and classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
+            labels = None if multilabel else unique_labels(y)
             if multilabel:
                 self.classes_ = np.arange(y.shape[1])
             else:
                 # one class is allowed, as in scikit-learn: it is always predicted
-                self.classes_ = unique_labels(classes) if incremental else unique_labels(y)
+                self.classes_ = unique_labels(classes) if incremental else labels
             self.n_classes_ = self.classes_.size
             if multilabel:
                 self._y_type = _MULTILABEL
@@ -172,7 +176,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 self._y_type = "binary" if self.n_classes_ <= 2 else "multiclass"
             self.n_outputs_ = self.n_classes_ if self._y_type != "binary" else 1
             self.out_activation_ = "softmax" if self._y_type == "multiclass" else "logistic"
-            unseen = [] if multilabel else np.setdiff1d(unique_labels(y), self.classes_)
+            unseen = [] if multilabel else np.setdiff1d(labels, self.classes_)
             if len(unseen):
                 raise ValueError(
                     f"Expected only labels in classes_ = {self.classes_}, but got {unseen}."

@@ -311,10 +311,33 @@ _STATE_NAMES = (
 
 
 def _keep(model, state):
-    """Record the newest state where ``jax_state_sync`` finds it, as ``fit`` does."""
-    model._jax_state = dict(zip(_STATE_NAMES, state, strict=True))
-    model._jax_state_synced = False
+    """Record the newest state where ``jax_state_sync`` finds it, as ``fit`` does.
+
+    Set past Keras' attribute tracking, which would walk the state's arrays
+    looking for variables to track on every call (a tenth of a millisecond).
+    """
+    object.__setattr__(model, "_jax_state", dict(zip(_STATE_NAMES, state, strict=True)))
+    object.__setattr__(model, "_jax_state_synced", False)
     return state
+
+
+class _History(keras.callbacks.History):
+    """Keras' ``History``, without syncing the model's state at every epoch.
+
+    ``History.on_epoch_end`` sets ``self.model.history``, and on JAX the
+    ``model`` property writes the newest state into every variable first; it is
+    set once, at the start, instead.
+    """
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._model.history = self
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
 
 
 def _results(functions, state) -> dict:
@@ -331,8 +354,8 @@ def _run_epochs(model, functions, arrays, rng, *, n, batch_size, width, steps, e
     if validation is not None:
         val_x, val_y = validation[:2]
     callbacks = keras.callbacks.CallbackList(
-        list(callbacks),
-        add_history=True,
+        [*callbacks, _History()],
+        add_history=False,
         add_progbar=verbose != 0,
         verbose=verbose,
         epochs=epochs,
@@ -347,26 +370,34 @@ def _run_epochs(model, functions, arrays, rng, *, n, batch_size, width, steps, e
     fresh = [np.zeros(v.shape, v.dtype) for v in model.metrics_variables]
     means = _mean_metrics(model)
     callbacks.on_train_begin()
+    state = None
     try:
         for epoch in range(epochs):
             if not means:
+                model.jax_state_sync()
                 model.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            state = model._get_jax_state(
-                trainable_variables=True,
-                non_trainable_variables=True,
-                optimizer_variables=True,
-                metrics_variables=not means,
-            )
+            # The newest state stays on the device between epochs, as in ``fit``:
+            # it is written into the model's variables only when something reads
+            # them (a callback's ``self.model`` syncs; so do validation and the
+            # end of training), and read back from them only after such a sync,
+            # which is when a callback may have changed one (a learning rate).
+            if state is None or model._jax_state_synced or not means:
+                state = model._get_jax_state(
+                    trainable_variables=True,
+                    non_trainable_variables=True,
+                    optimizer_variables=True,
+                    metrics_variables=not means,
+                )
             state = (*state[:3], fresh) if means else state
             order = rng.permutation(n) if shuffle else np.arange(n)
             for batches in _blocks(order, batch_size, steps):
                 block, sizes = _gather(arrays, batches, steps, width)
                 count = np.int32(len(batches))
                 state = _keep(model, functions.block(state, block, sizes, count))
-            model.jax_state_sync()
             logs = {k: float(v) for k, v in _results(functions, state).items()}
             if validation is not None:
+                model.jax_state_sync()
                 functions.wait("test_step")
                 val = _evaluate(model, functions, val_x, val_y, batch_size)
                 logs.update({f"val_{k}": float(v) for k, v in val.items()})
@@ -381,6 +412,31 @@ def _run_epochs(model, functions, arrays, rng, *, n, batch_size, width, steps, e
     if epochs > 0 and isinstance(model.optimizer, keras.optimizers.Optimizer):
         model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs=logs)
+
+
+def _build_for_training(model, batch) -> None:
+    """What ``fit`` builds before training: loss and metric state, optimizer slots.
+
+    ``Model._symbolic_build`` traces the network, the loss and the metrics with
+    ``jax.eval_shape`` to build them (about 8 ms for a small network, a third of
+    a 20-epoch fit on iris). A network built from an ``Input`` already knows its
+    output, so the compiled loss and metrics are built straight from the shapes of
+    a target batch and of that output, as the traces would build them; anything
+    else goes through ``_symbolic_build``.
+    """
+    layers_built = all(layer.built for layer in model._flatten_layers())
+    outputs = getattr(model, "outputs", None) if layers_built else None
+    if not outputs or len(outputs) != 1:
+        model._symbolic_build(data_batch=batch)
+    else:
+        rows, y = batch[0].shape[0], batch[1]
+        y_true = keras.KerasTensor(y.shape, keras.backend.standardize_dtype(y.dtype))
+        y_pred = keras.KerasTensor((rows, *outputs[0].shape[1:]), outputs[0].dtype)
+        for part in (model._compile_metrics, model._compile_loss):
+            if part is not None and not part.built:
+                part.build(y_true, y_pred)
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
 
 
 def fused_fit(
@@ -445,9 +501,7 @@ def fused_fit(
     first = (X[:batch_size], y[:batch_size])
     if sample_weight is not None:
         first += (sample_weight[:batch_size],)
-    model._symbolic_build(data_batch=first)
-    if model.optimizer is not None and not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
+    _build_for_training(model, first)
 
     functions = jax_function(model, "fused", _Compiled)
     arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
