@@ -19,7 +19,6 @@ means replacing this module only.
 from __future__ import annotations
 
 import functools
-
 import os
 import sys
 import warnings
