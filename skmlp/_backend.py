@@ -472,5 +472,33 @@ def use_compilation_cache(environ=None) -> str | None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     if importlib.util.find_spec("filelock") is not None:  # JAX's size limit needs it
+        _date_undated_entries(folder)
         jax.config.update("jax_compilation_cache_max_size", COMPILATION_CACHE_MAX_BYTES)
     return str(folder)
+
+
+def _date_undated_entries(folder: Path) -> None:
+    """Give every program in ``folder`` the last-use stamp JAX's size limit reads.
+
+    With a size limit, JAX keeps a ``KEY-atime`` file beside each ``KEY-cache``
+    entry and reads all of them before writing a new one; an entry written
+    without the limit (by JAX without ``filelock``, or an older skmlp) has
+    none, and then no new program can be stored (a warning at every compile).
+    Such entries are stamped as the oldest, to be dropped first. Links and
+    anything but plain files are left alone.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    names = {entry.name for entry in entries}
+    for entry in entries:
+        if not entry.name.endswith("-cache") or not entry.is_file(follow_symlinks=False):
+            continue
+        stamp = folder / (entry.name.removesuffix("-cache") + "-atime")
+        if stamp.name not in names:
+            try:
+                with open(stamp, "xb") as f:  # never through a link, never over a stamp
+                    f.write((0).to_bytes(8, "little"))
+            except OSError:
+                pass

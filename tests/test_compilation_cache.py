@@ -79,3 +79,92 @@ def test_cache_off_writes_nothing(tmp_path):
     assert result == {"dir": None, "hits": 0}
     assert not (tmp_path / "xdg" / "skmlp").exists()
     assert [p.name for p in tmp_path.iterdir()] in ([], ["xdg"])  # nor the current folder
+
+
+# a search's fits in joblib worker processes; each scoring call notes its process
+_SEARCH = """
+import json, os, sys, warnings
+warnings.simplefilter("ignore")
+import numpy as np
+from sklearn.model_selection import cross_validate
+from skmlp import MLPClassifier
+
+def scorer(est, X, y):
+    import jax
+    with open(sys.argv[2], "a") as f:
+        f.write(json.dumps([os.getpid(), jax.config.jax_compilation_cache_dir]) + "\\n")
+    return est.score(X, y)
+
+X = np.random.RandomState(0).rand(60, 4)
+y = np.arange(60) % 3
+est = MLPClassifier(hidden_layer_sizes=(7,), max_iter=3, random_state=0)
+cross_validate(est, X, y, cv=2, n_jobs=int(sys.argv[1]), scoring=scorer)
+print(os.getpid())
+"""
+
+
+@pytest.mark.slow  # fresh processes and joblib workers importing Keras
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
+def test_joblib_workers_load_programs_from_the_cache(tmp_path):
+    cache = tmp_path / "cache"
+    env = {**os.environ, "KERAS_BACKEND": "jax", "SKMLP_COMPILATION_CACHE": str(cache)}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+
+    def search(n_jobs, log):
+        out = subprocess.run([sys.executable, "-c", _SEARCH, str(n_jobs), str(log)], env=env,
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        calls = [json.loads(line) for line in log.read_text().splitlines()]
+        return int(out.stdout.split()[-1]), calls
+
+    search(1, tmp_path / "first.log")  # one process compiles every program, into the cache
+    entries = sorted(p.name for p in cache.iterdir())
+    assert entries
+    parent, calls = search(2, tmp_path / "workers.log")
+    # the fits were scored in worker processes, which used the cache ...
+    assert len(calls) == 2 and all(pid != parent for pid, _ in calls), (parent, calls)
+    assert {folder for _, folder in calls} == {str(cache)}
+    # ... and compiled nothing anew: every program came from the first process' entries
+    assert sorted(p.name for p in cache.iterdir()) == entries
+
+
+@pytest.mark.slow  # a fresh process importing Keras
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
+def test_cache_has_a_size_limit(tmp_path):
+    from skmlp._backend import COMPILATION_CACHE_MAX_BYTES
+
+    code = (
+        "import jax, skmlp._training; "
+        "print(jax.config.jax_compilation_cache_dir, jax.config.jax_compilation_cache_max_size)"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax", "SKMLP_COMPILATION_CACHE": str(tmp_path / "c")}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    folder, limit = out.stdout.split()
+    # JAX trims the folder to this size only with filelock installed: a dependency
+    assert (folder, int(limit)) == (str(tmp_path / "c"), COMPILATION_CACHE_MAX_BYTES)
+
+
+@pytest.mark.slow  # fresh processes importing Keras
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
+def test_entries_written_without_the_size_limit_do_not_block_new_ones(tmp_path):
+    # a cache folder filled by JAX without filelock (no size limit, no -atime stamps),
+    # as every skmlp before filelock became a dependency left it
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    (cache / "jit_old-0123-cache").write_bytes(b"x" * 64)
+    code = _FIT.replace(
+        'warnings.simplefilter("ignore")',
+        'warnings.simplefilter("ignore")\n'
+        'warnings.filterwarnings("error", message=".*persistent compilation cache")',
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax", "SKMLP_COMPILATION_CACHE": str(cache)}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+    # JAX warned "Error writing persistent compilation cache entry" at every compile
+    assert out.returncode == 0, out.stderr[-2000:]
+    written = {p.name for p in cache.iterdir() if p.name.endswith("-cache")}
+    assert len(written) > 1, written  # the fit's programs were stored beside the old entry
