@@ -8,14 +8,18 @@ on other backends. Imported by :mod:`skmlp._base`, after scikeras.
 import keras
 from scikeras import _saving_utils
 
-from ._backend import tensorflow_hidden
+from ._backend import quiet_backend_deprecations, tensorflow_hidden
 
 __all__ = []
 
 
 def _unpack_keras_model(model_bytes):
-    """scikeras' unpickling of a Keras model, without importing TensorFlow on JAX."""
-    with tensorflow_hidden():
+    """scikeras' unpickling of a Keras model, without importing TensorFlow on JAX.
+
+    Keras' saving code calls NumPy APIs that NumPy 2 deprecates; their warnings
+    (errors under ``-W error``) are silenced here, as everywhere skmlp calls it.
+    """
+    with tensorflow_hidden(), quiet_backend_deprecations():
         return _saving_utils.unpack_keras_model(model_bytes)
 
 
@@ -25,14 +29,14 @@ def _pack_keras_model(model):
     scikeras pickles Keras models through Keras' saving code, which imports
     TensorFlow whatever the backend (seconds, and CUDA lines on stderr).
     """
-    with tensorflow_hidden():
+    with tensorflow_hidden(), quiet_backend_deprecations():
         _, args = _saving_utils.pack_keras_model(model)
     return _unpack_keras_model, args
 
 
 def _deepcopy_keras_model(model, memo):
     """scikeras' ``keras.Model.__deepcopy__``, without importing TensorFlow on JAX."""
-    with tensorflow_hidden():
+    with tensorflow_hidden(), quiet_backend_deprecations():
         return _saving_utils.deepcopy_model(model, memo)
 
 

@@ -160,9 +160,19 @@ def seed_initializer(fan_in: int, seed: int | None = None) -> keras.initializers
     )
 
 
+#: The Keras initializer classes a saved network may name: the ``"initializer"``
+#: kind of the model-file schema (``skmlp._persistence._schema.CLASSES``; a test
+#: keeps the two equal), so that whatever trains also saves and loads.
+SAVABLE_INITIALIZERS = frozenset({
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
+    "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+    "TruncatedNormal", "VarianceScaling", "Zeros",
+})  # fmt: skip
+
+
 def check_kernel_initializer(name: str) -> None:
-    """Raise ``ValueError`` unless ``name`` is a rule of :data:`INITIALIZER_RULES` or a
-    Keras initializer name.
+    """Raise ``ValueError`` unless ``name`` is a rule of :data:`INITIALIZER_RULES` or the
+    name of a Keras initializer that model files accept (:data:`SAVABLE_INITIALIZERS`).
 
     Parameters
     ----------
@@ -172,12 +182,17 @@ def check_kernel_initializer(name: str) -> None:
     if name in INITIALIZER_RULES:
         return
     try:
-        keras.initializers.get(name)
-    except ValueError:
+        kind = type(keras.initializers.get(name)).__name__
+    except (ValueError, KeyError, TypeError):  # Keras' 'constant' needs a value: KeyError
         raise ValueError(
             "kernel_initializer must be 'auto', 'seed_notebook' or a Keras initializer "
             f"name such as 'he_normal', got {name!r}."
         ) from None
+    if kind not in SAVABLE_INITIALIZERS:
+        raise ValueError(
+            f"kernel_initializer={name!r} (Keras' {kind}) is not one a saved model may hold; "
+            "use 'auto', 'seed_notebook' or one of " + ", ".join(sorted(SAVABLE_INITIALIZERS)) + "."
+        )
 
 
 def _named_initializer(name: str, seed: int | None):

@@ -70,6 +70,19 @@ def test_round_trip_raises_no_warning_and_predicts_the_same(fitted, iris, how):
     assert again is not fitted
 
 
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_the_keras_network_itself_round_trips_without_warning(iris, how):
+    # users who pickle or copy ``model_`` go through Keras' saving code
+    X, y = iris
+    network = _fit(MLPClassifier((8,), max_iter=3, random_state=0), X, y).model_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = ROUND_TRIPS[how](network)
+    for a, b in zip(again.get_weights(), network.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert again is not network
+
+
 def test_clone_raises_no_warning(fitted):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
