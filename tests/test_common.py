@@ -7,7 +7,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skmlp import MLPClassifier, MLPRegressor
 from skmlp._backend import computes_float64
 
-# about 12 minutes of the default run on 2 cores: out of the fast loop
+# about 2 minutes on 2 cores (JAX): out of the fast loop
 pytestmark = pytest.mark.slow
 
 # Checks that cannot pass, each with the reason. Keep this list short and honest.
@@ -47,29 +47,10 @@ PER_CHECK_PARAMS: dict[str, dict] = {
 }
 
 
-def _fast_classifier():
-    # small, quick and converging: the checks fit dozens of times on tiny data
-    return MLPClassifier(
-        hidden_layer_sizes=(16,),
-        max_iter=60,
-        batch_size=16,
-        learning_rate_init=0.01,
-        random_state=0,
-    )
-
-
-def _fast_regressor():
-    return MLPRegressor(
-        hidden_layer_sizes=(16,),
-        max_iter=60,
-        batch_size=16,
-        learning_rate_init=0.01,
-        random_state=0,
-    )
-
-
+# The estimators as a user gets them (scikit-learn's defaults), seeded: the checks
+# run on what `check_estimator(MLPClassifier())` runs on.
 @parametrize_with_checks(
-    [_fast_classifier(), _fast_regressor()],
+    [MLPClassifier(random_state=0), MLPRegressor(random_state=0)],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible(estimator, check):
