@@ -120,6 +120,7 @@ def main() -> None:
     codes = {k: Path(v).resolve() for k, v in (c.split("=", 1) for c in args.code)}
     codes["after"] = ROOT
     rows = []
+    load_before = os.getloadavg()
     for dataset in args.datasets:
         row = {"dataset": dataset, "sklearn": run_child("sklearn", dataset, args.backend, ROOT,
                                                         "0", args.repeats)}  # fmt: skip
@@ -166,6 +167,8 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.platform(),
         "cpus": os.cpu_count(),
+        # other work on the machine while it ran (1-minute load average, start and end)
+        "load_average": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
         "detail": rows,
     }
     write_results(RESULTS / f"small_data_{args.backend}",
