@@ -6,7 +6,7 @@ layer by layer), ``_skl2onnx`` (sklearn-onnx converters for skmlp's classes),
 and ``_card`` (a model card from a run's records).
 """
 
-from ._api import FORMATS, export
+from ._api import FORMATS, check_out, export
 from ._card import model_card, write_model_card
 from ._network import ExportError
 from ._skl2onnx import register_onnx_converters
@@ -14,6 +14,7 @@ from ._skl2onnx import register_onnx_converters
 __all__ = [
     "FORMATS",
     "ExportError",
+    "check_out",
     "export",
     "model_card",
     "register_onnx_converters",

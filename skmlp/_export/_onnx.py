@@ -24,6 +24,17 @@ def _parts(step) -> list:
     return []
 
 
+def _leaves(model, name: str = "model"):
+    """Every ``(name, step)`` that is not a container, depth first."""
+    if isinstance(model, str) or model is None:  # "passthrough", "drop", None
+        return
+    if type(model).__name__ in _CONTAINERS:
+        for part_name, part in _parts(model):
+            yield from _leaves(part, part_name)
+    else:
+        yield name, model
+
+
 def unsupported_step(model, name: str = "model"):
     """The first ``(name, step)`` that sklearn-onnx has no converter for, or ``None``.
 
@@ -40,15 +51,9 @@ def unsupported_step(model, name: str = "model"):
     """
     from skl2onnx._supported_operators import sklearn_operator_name_map
 
-    if isinstance(model, str) or model is None:  # "passthrough", "drop", None
-        return None
-    if type(model).__name__ in _CONTAINERS:
-        for part_name, part in _parts(model):
-            found = unsupported_step(part, part_name)
-            if found is not None:
-                return found
-        return None
-    return None if type(model) in sklearn_operator_name_map else (name, model)
+    return next(
+        ((n, s) for n, s in _leaves(model, name) if type(s) not in sklearn_operator_name_map), None
+    )
 
 
 def _final(model):
@@ -116,4 +121,7 @@ def onnx_model(model, where: str = "model", *, zipmap=False, target_opset=None,
         raise ExportError(f"{where}: {exc}") from None
     except Exception as exc:  # sklearn-onnx's errors run over many lines
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise ExportError(f"{where}: sklearn-onnx cannot convert it: {first}") from None
+        named = [f"step {n!r} ({type(s).__name__})" for n, s in _leaves(model)
+                 if type(s).__name__ in first]  # fmt: skip
+        what = named[0] if named else "it"
+        raise ExportError(f"{where}: sklearn-onnx cannot convert {what}: {first}") from None
