@@ -305,21 +305,14 @@ def _cmd_predict(args, backend) -> int:
 
 
 def _cmd_export(args) -> int:
-    from ._export import check_out, export, model_card, write_model_card
+    from ._export import export
 
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"model file {args.model} does not exist")
-    card = None
-    if args.card is not None:
-        card = Path(args.card or Path(args.out).with_suffix(".md"))
-        check_out(card, args.force)
-        model_card(args.model)  # its records checked before anything is written
-    check_out(args.out, args.force, folder=args.format == "savedmodel")
-    out = export(args.model, args.out, args.format, zipmap=args.zipmap, force=args.force,
-                 network_only=args.network_only)  # fmt: skip
-    print(f"wrote {out} ({args.format})")
-    if card is not None:
-        print(f"wrote {write_model_card(args.model, card, exported=out, force=args.force)}")
+    card = None if args.card is None else Path(args.card or Path(args.out).with_suffix(".md"))
+    out = export(args.model, args.out, args.format, card=card, zipmap=args.zipmap,
+                 force=args.force, network_only=args.network_only)  # fmt: skip
+    print(f"wrote {out} ({args.format})" + (f" and the model card {card}" if card else ""))
     return 0
 
 

@@ -7,7 +7,6 @@ and ``_card`` (a model card from a run's records).
 """
 
 from ._api import FORMATS, check_out, export
-from ._card import model_card, write_model_card
 from ._network import ExportError
 from ._skl2onnx import register_onnx_converters
 
@@ -16,7 +15,5 @@ __all__ = [
     "ExportError",
     "check_out",
     "export",
-    "model_card",
     "register_onnx_converters",
-    "write_model_card",
 ]

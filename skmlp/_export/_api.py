@@ -99,8 +99,8 @@ def _write_savedmodel(model, out: Path, where: str, network_only: bool) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def export(model, out, format="onnx", *, zipmap=False, target_opset=None, force=False,
-           network_only=False) -> Path:  # fmt: skip
+def export(model, out, format="onnx", *, card=None, zipmap=False, target_opset=None,
+           force=False, network_only=False) -> Path:  # fmt: skip
     """Export a fitted skmlp model for serving: ONNX, or a TensorFlow SavedModel.
 
     ``format="onnx"`` writes the whole fitted pipeline as one ONNX graph through
@@ -132,6 +132,14 @@ def export(model, out, format="onnx", *, zipmap=False, target_opset=None, force=
         through a symbolic link.
     format : {"onnx", "savedmodel"}, default="onnx"
         What to write.
+    card : str, path-like or None, default=None
+        Also write a model card there (Markdown with the metadata header the
+        Hugging Face Hub and skops read): the data and its SHA-256, the search, the
+        CV and test scores, the selection rule and the limits, from the records of
+        the ``skmlp run`` whose output folder holds ``model`` (a path:
+        ``best_model.skmlp`` or ``models/NAME.skmlp``). The records are checked,
+        and the model's SHA-256 must be the one they vouch for, before anything
+        is written.
     zipmap : bool or "columns", default=False
         ONNX only: sklearn-onnx's option for classifiers. ``False`` gives tensor
         outputs ``label`` and ``probabilities``; ``True`` gives sklearn-onnx's
@@ -172,9 +180,20 @@ def export(model, out, format="onnx", *, zipmap=False, target_opset=None, force=
     if format not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     out = check_out(out, force, folder=format == "savedmodel")
+    if card is not None:
+        from ._card import model_card
+
+        if not isinstance(model, str | os.PathLike):
+            raise ExportError("card: a model card needs the model's file in a run's folder")
+        check_out(card, force)
+        model_card(model)  # the records checked before anything is written
     fitted, where, digest = _source(model)
     if format == "onnx":
         _write_onnx(fitted, out, where, digest, zipmap, target_opset)
     else:
         _write_savedmodel(fitted, out, where, network_only)
+    if card is not None:
+        from ._card import write_model_card
+
+        write_model_card(model, card, exported=out, force=force)
     return out
