@@ -167,6 +167,7 @@ def main(argv=None) -> int:
     import numpy as np
     from _record import portable_command, write_results
 
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     rows, detail = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in ARCHITECTURES:
@@ -198,7 +199,9 @@ def main(argv=None) -> int:
         "command": portable_command(["python", *sys.argv]),
         "what": "median predict_proba latency, each runner in a fresh process; the whole "
         "pipeline (PixelScaler + MLP) in every runner",
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                    "load_average_before": load_before,
+                    "load_average_after": os.getloadavg() if load_before else None},
         "versions": {"skmlp": skmlp.__version__, "onnxruntime": onnxruntime.__version__,
                      "scikit-learn": sklearn.__version__, "python": platform.python_version()},
         "single_calls": args.single, "batch_calls": args.batches, "batch_rows": N_BATCH,

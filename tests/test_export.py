@@ -125,6 +125,26 @@ def test_skl2onnx_to_onnx_converts_a_pipeline_holding_skmlp(tmp_path):
     assert [o.name for o in session.get_outputs()] == ["label", "probabilities"]
 
 
+def test_tabular_preprocessing_is_converted_by_sklearn_onnx(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    columns = ColumnTransformer([
+        ("numbers", make_pipeline(SimpleImputer(), StandardScaler()), list(range(2, 64))),
+        ("codes", OneHotEncoder(handle_unknown="ignore"), [0, 1]),
+    ])  # fmt: skip
+    with_gaps = X.copy()
+    with_gaps[::7, 20] = np.nan
+    pipe = make_pipeline(columns, MLPClassifier((16,), **TINY))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe.fit(with_gaps, _Y)
+    path = skmlp.export(pipe, tmp_path / "m.onnx")
+    _, proba = _session(path).run(None, {"X": with_gaps[:300]})
+    np.testing.assert_allclose(proba, pipe.predict_proba(with_gaps[:300]), atol=ATOL)
+
+
 @pytest.fixture(scope="module")
 def fitted():
     return _fit(make_pipeline(PixelScaler(16), MLPClassifier((8,), **TINY)), _Y)
@@ -202,6 +222,7 @@ def _front_matter(card: str) -> dict:
     return {key: json.loads(value) for key, value in pairs}
 
 
+@pytest.mark.slow  # a tiny skmlp run first (about 10 s)
 def test_cli_exports_the_best_model_with_its_card(run_folder, tmp_path, capsys):
     model = run_folder / "best_model.skmlp"
     out = tmp_path / "digits.onnx"
@@ -227,6 +248,7 @@ def _refused(argv, capsys) -> str:
     return err
 
 
+@pytest.mark.slow
 def test_cli_refuses_hostile_models_and_records(run_folder, tmp_path, capsys):
     import shutil
 
@@ -267,6 +289,7 @@ def test_cli_refuses_hostile_models_and_records(run_folder, tmp_path, capsys):
     assert "symbolic link" in err
 
 
+@pytest.mark.slow
 def test_savedmodel_holds_the_network(run_folder, tmp_path, capsys):
     pytest.importorskip("tensorflow")
     import tensorflow as tf

@@ -9,8 +9,9 @@ import tempfile
 from pathlib import Path
 
 from ._network import ExportError
+from ._out import check_out
 
-__all__ = ["FORMATS", "export"]
+__all__ = ["FORMATS", "check_out", "export"]
 
 #: The formats :func:`export` writes.
 FORMATS = ("onnx", "savedmodel")
@@ -36,23 +37,6 @@ def _source(model):
         )
     check_is_fitted(final)
     return model, type(model).__name__, None
-
-
-def check_out(out, force: bool, folder: bool = False) -> Path:
-    """Refuse a link, an existing ``out`` without ``force``, and a file of the wrong kind."""
-    out = Path(out)
-    if os.path.islink(out):
-        raise ExportError(f"{out}: a symbolic link; export writes nothing through a link "
-                          "(remove it, or choose another name)")  # fmt: skip
-    if not out.exists():
-        return out
-    if not force:
-        raise ExportError(f"{out} exists; pass --force (force=True) to replace it")
-    if folder and not (out.is_dir() and (out / "saved_model.pb").is_file()):
-        raise ExportError(f"{out} exists and is not a SavedModel folder; refusing to replace it")
-    if not folder and out.is_dir():
-        raise ExportError(f"{out} is a folder; name the .onnx file to write")
-    return out
 
 
 def _write_onnx(model, out: Path, where: str, digest, zipmap, target_opset) -> None:

@@ -260,7 +260,7 @@ def write_model_card(model_path, card_path, exported=None, force=False) -> Path:
         ``card_path``.
     """
     from .._io import atomic_write_text
-    from ._api import check_out
+    from ._out import check_out
 
     card = model_card(model_path, exported)
     return atomic_write_text(check_out(card_path, force), card)

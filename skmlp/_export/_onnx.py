@@ -9,8 +9,13 @@ from ._skl2onnx import label_classes, register_onnx_converters
 
 __all__ = ["onnx_model", "unsupported_step"]
 
-#: Containers whose parts sklearn-onnx converts one by one.
-_CONTAINERS = ("Pipeline", "ColumnTransformer", "FeatureUnion")
+
+def _is_container(step) -> bool:
+    """A pipeline, column transformer or feature union: sklearn-onnx converts its parts."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    return isinstance(step, Pipeline | ColumnTransformer | FeatureUnion)
 
 
 def _parts(step) -> list:
@@ -28,7 +33,7 @@ def _leaves(model, name: str = "model"):
     """Every ``(name, step)`` that is not a container, depth first."""
     if isinstance(model, str) or model is None:  # "passthrough", "drop", None
         return
-    if type(model).__name__ in _CONTAINERS:
+    if _is_container(model):
         for part_name, part in _parts(model):
             yield from _leaves(part, part_name)
     else:

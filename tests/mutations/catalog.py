@@ -486,7 +486,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "export-writes-through-links",
-        "skmlp/_export/_api.py",
+        "skmlp/_export/_out.py",
         "    if os.path.islink(out):",
         "    if False:",
         (EXPORT + "test_output_rules",),
