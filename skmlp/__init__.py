@@ -29,6 +29,8 @@ _LAZY = {
     "load": "skmlp._persistence",
     "load_pickle": "skmlp._persistence",
     "ModelFileError": "skmlp._persistence",
+    "export": "skmlp._export",
+    "register_onnx_converters": "skmlp._export",
 }
 
 __all__ = [
@@ -39,8 +41,10 @@ __all__ = [
     "PixelScaler",
     "__version__",
     "build_mlp",
+    "export",
     "load",
     "load_pickle",
+    "register_onnx_converters",
     "save",
 ]
 

@@ -2,7 +2,8 @@
 
 ``skmlp run`` runs the seed's architecture comparison, or the search a ``--config`` file
 names (:func:`skmlp.experiment.run_experiment`);
-``skmlp predict`` applies a saved model to new data. Errors a user can fix (unknown
+``skmlp predict`` applies a saved model to new data; ``skmlp export`` writes it as
+ONNX or a TF SavedModel, with a model card (:func:`skmlp.export`). Errors a user can fix (unknown
 dataset, missing data, unwritable folder, bad file) print one line and exit with 2.
 """
 
@@ -31,6 +32,7 @@ examples:
   skmlp run --config search.toml               # your data, search space and search
   skmlp run --config search.toml --dask-scheduler tcp://scheduler:8786
   skmlp predict results/mnist/best_model.skmlp t10k-images-idx3-ubyte.gz
+  skmlp export results/mnist/best_model.skmlp mnist.onnx --card   # + mnist.md
 
 models: best_model.skmlp is safe to load from anyone (no pickle). best_model.joblib is a
 pickle, which can run any code when loaded: predict refuses it unless you pass --trust-pickle,
@@ -50,10 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="{run,predict}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,predict,export}")
     sub.required = True
     _add_run(sub)
     _add_predict(sub)
+    _add_export(sub)
     return parser
 
 
@@ -137,6 +140,39 @@ def _add_predict(sub) -> None:
         "only for a file you made yourself",
     )  # fmt: skip
     pred.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
+
+
+def _add_export(sub) -> None:
+    """The ``export`` command's options."""
+    exp = sub.add_parser(
+        "export",
+        help="export a saved model to ONNX or a TF SavedModel, with a model card",
+        description="Write a model saved by 'skmlp run' (a .skmlp file, loaded safely) as one "
+        "ONNX graph of the whole pipeline (input X, float, (rows, features); outputs label and "
+        "probabilities; run it with onnxruntime), or its Keras network as a TensorFlow "
+        "SavedModel (TF Serving; preprocessing not included). A model the format cannot "
+        "express exactly is refused, naming the step or layer.",
+    )
+    exp.add_argument("model", help="a .skmlp model file (best_model.skmlp of a run)")
+    exp.add_argument("out", help="the .onnx file, or the SavedModel folder, to write")
+    exp.add_argument("--format", choices=("onnx", "savedmodel"), default="onnx",
+                     help="onnx (default): the whole pipeline; savedmodel: the network only, "
+                     "for a pipeline without preprocessing (or with --network-only)")  # fmt: skip
+    exp.add_argument(
+        "--card", nargs="?", const="", metavar="PATH",
+        help="also write a model card (Markdown with Hugging Face metadata) from the run's "
+        "records beside MODEL: data and its SHA-256, search, CV and test scores, selection "
+        "rule, limits (default PATH: OUT with the suffix .md)",
+    )  # fmt: skip
+    exp.add_argument("--force", action="store_true", help="replace OUT (and the card) if present")
+    exp.add_argument("--network-only", action="store_true",
+                     help="savedmodel: export the network of a pipeline, leaving its "
+                     "preprocessing steps to the caller")  # fmt: skip
+    exp.add_argument("--zipmap", action="store_true",
+                     help="onnx: sklearn-onnx's default classifier outputs, output_label and "
+                     "output_probability (lists of {class: probability}); default: tensors",
+                     )  # fmt: skip
+    exp.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
 
 
 def _note(message: str) -> None:
@@ -268,6 +304,18 @@ def _cmd_predict(args, backend) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from ._export import export
+
+    if not Path(args.model).is_file():
+        raise FileNotFoundError(f"model file {args.model} does not exist")
+    card = None if args.card is None else Path(args.card or Path(args.out).with_suffix(".md"))
+    out = export(args.model, args.out, args.format, card=card, zipmap=args.zipmap,
+                 force=args.force, network_only=args.network_only)  # fmt: skip
+    print(f"wrote {out} ({args.format})" + (f" and the model card {card}" if card else ""))
+    return 0
+
+
 def main(argv=None) -> int:
     """Run the ``skmlp`` command line.
 
@@ -287,6 +335,8 @@ def main(argv=None) -> int:
         backend = choose_backend(args.backend)
         if backend[0] == "tensorflow":
             quiet_tensorflow_start()  # CUDA/CPU-feature start-up lines on CPU-only machines
+        if args.command == "export":
+            return _cmd_export(args)
         return _cmd_run(args, backend) if args.command == "run" else _cmd_predict(args, backend)
     except (ValueError, OSError, ImportError) as exc:
         # one line, no traceback: the library's messages say the essentials first

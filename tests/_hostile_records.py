@@ -146,10 +146,18 @@ def _linked_run_json(folder: Path) -> list[str]:
     return [*TINY_ARGS, "--out", "out"]
 
 
+def _huge_results_for_a_card(folder: Path) -> list[str]:
+    finished_run(folder / "out")  # a model card reads the run's results table back
+    (folder / "out" / "results.csv").unlink()
+    sparse_file(folder / "out" / "results.csv", 4 * 2**30)
+    return ["export", "out/best_model.skmlp", "model.onnx", "--card"]
+
+
 CASES = [
     (8, "test_split.json of 4 GB (sparse)", _huge_test_split),
     (8, "fit record of 2 GB (sparse)", _huge_fit_record),
     (8, "test_split.json naming row -1 only", _negative_test_rows),
     (8, "run.json a link to another file", _linked_run_json),
     (9, "run.json nested 1,000,000 deep", _deep_run_json),
+    (30, "export --card: results.csv of 4 GB (sparse)", _huge_results_for_a_card),
 ]

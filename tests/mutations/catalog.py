@@ -31,6 +31,7 @@ SEC = "tests/test_security.py::"
 PERS = "tests/test_persistence.py::"
 EXP = "tests/test_experiment.py::"
 DROPIN = "tests/test_dropin_defaults.py::"
+EXPORT = "tests/test_export.py::"
 RESTORE = "        if self._best_weights is not None:\n            self.model.set_weights("
 NO_RESTORE = "        if False:\n            self.model.set_weights("
 
@@ -457,5 +458,37 @@ MUTATIONS: list[Mutation] = [
             "tests/test_compilation_cache.py::test_second_fresh_process_loads_programs_from_the_cache",
         ),
         backend="jax",
+    ),
+    # ---------------------------------------------- issue 30: export
+    Mutation(
+        "export-batch-norm-ignores-moving-mean",
+        "skmlp/_export/_network.py",
+        '    return ("scale", scale, beta - mean * scale)',
+        '    return ("scale", scale, beta)',
+        (
+            EXPORT + "test_onnxruntime_computes_what_skmlp_predicts[batch-norm-dropout]",
+            EXPORT + "test_onnxruntime_computes_what_skmlp_predicts[regressor]",
+        ),
+    ),
+    Mutation(
+        "export-binary-probabilities-swapped",
+        "skmlp/_export/_skl2onnx.py",
+        '        g.node("Concat", [negative, out], "proba", output=proba, axis=1)',
+        '        g.node("Concat", [out, negative], "proba", output=proba, axis=1)',
+        (EXPORT + "test_onnxruntime_computes_what_skmlp_predicts[binary-strings]",),
+    ),
+    Mutation(
+        "export-card-trusts-any-model",
+        "skmlp/_export/_card.py",
+        "        if sha256_file(model_path) != expected:",
+        "        if False:",
+        (EXPORT + "test_cli_refuses_hostile_models_and_records",),
+    ),
+    Mutation(
+        "export-writes-through-links",
+        "skmlp/_export/_out.py",
+        "    if os.path.islink(out):",
+        "    if False:",
+        (EXPORT + "test_output_rules",),
     ),
 ]
