@@ -285,9 +285,11 @@ def _load(path: Path):
             for name, entry in steps
         ]
         for (a, first), (b, second) in itertools.pairwise(built):
-            if first.n_features_in_ != second.n_features_in_:
+            # a step that changes the width (TabularEncoder) says what it gives
+            gives = getattr(first, "n_features_out_", first.n_features_in_)
+            if gives != second.n_features_in_:
                 raise ModelFileError(
-                    f"{path}: step {a!r} gives {first.n_features_in_} features but step {b!r} "
+                    f"{path}: step {a!r} gives {gives} features but step {b!r} "
                     f"takes {second.n_features_in_}"
                 )
         return Pipeline(built)
