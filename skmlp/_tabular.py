@@ -321,7 +321,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         start = 0
         for name, count in zip(self.categorical_columns_, self.category_counts_, strict=True):
             cats = list(self.categories_[start : start + count])
-            codes = pd.Categorical(_as_text(frame[name]), categories=cats).codes
+            codes = pd.Index(cats).get_indexer(_as_text(frame[name]))  # -1: unseen
             rows = np.flatnonzero(codes >= 0)
             out[rows, at + codes[rows]] = 1.0
             at, start = at + count, start + count

@@ -322,7 +322,10 @@ def _load_table(config, spec: dict, out: Path | None, log) -> Bunch:
     numeric = scaler not in ("auto", "tabular")
     X, y, columns = _split_table(read_table(path, target, numeric=numeric), target, path,
                                  spec=how, log=log)  # fmt: skip
-    task, note = infer_task(y, config.task)
+    try:
+        task, note = infer_task(y, config.task, target)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     files, sha = {"train": str(path)}, sha256_file(path)
     extra = {"feature_names": columns, "task": task, "task_note": note}
     if "test_path" in spec:

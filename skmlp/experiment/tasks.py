@@ -46,7 +46,7 @@ _SCORER_MODULES = {
 }
 
 
-def infer_task(y, setting: str = "auto") -> tuple[str, str]:
+def infer_task(y, setting: str = "auto", target: str = "the target") -> tuple[str, str]:
     """The task and why: ``setting`` if it names one, else from the target ``y``.
 
     A float target with more than :data:`REGRESSION_DISTINCT` distinct values is a
@@ -57,9 +57,14 @@ def infer_task(y, setting: str = "auto") -> tuple[str, str]:
     (str, str)
         The task and a sentence for the log.
     """
+    values = pd.Series(np.asarray(y))
+    if setting == "regression" and values.dtype.kind not in "iuf":
+        raise ValueError(
+            f"task = regression needs a numeric target; {target!r} holds {values.dtype} "
+            f"values such as {str(values.iloc[0])[:40]!r}"
+        )
     if setting in TASKS:
         return setting, f"task: {setting} ([estimator] task)"
-    values = pd.Series(np.asarray(y))
     n = int(values.nunique())
     if values.dtype.kind == "f" and n > REGRESSION_DISTINCT:
         return "regression", (
