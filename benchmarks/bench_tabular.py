@@ -121,9 +121,10 @@ def scores(model, X, y, task: str) -> dict:
 
     if task == "classification":
         pred = model.predict(X)
+        proba = model.predict_proba(X)
         return {"accuracy": metrics.accuracy_score(y, pred),
                 "balanced_accuracy": metrics.balanced_accuracy_score(y, pred),
-                "log_loss": metrics.log_loss(y, model.predict_proba(X), labels=model.classes_)}  # fmt: skip
+                "log_loss": metrics.log_loss(y, proba, labels=model.classes_)}  # fmt: skip
     pred = np.asarray(model.predict(X), dtype=float).ravel()
     return {"r2": metrics.r2_score(y, pred), "mae": metrics.mean_absolute_error(y, pred),
             "rmse": float(np.sqrt(metrics.mean_squared_error(y, pred)))}  # fmt: skip
