@@ -215,6 +215,10 @@ def _cmd_run(args, backend) -> int:
         for r in shown.itertuples():
             score = (f"CV R² {r.cv_r2_mean:.4f}" if hasattr(r, "cv_r2_mean")
                      else f"CV acc {100 * r.cv_accuracy_mean:.2f}%")  # fmt: skip
+            if config.scoring and hasattr(r, f"cv_{config.scoring}_mean"):
+                score = (
+                    f"CV {config.scoring} {getattr(r, f'cv_{config.scoring}_mean'):.4f}, {score}"
+                )
             lines.append(f"  {r.rank_cv:>3}. {r.candidate}  {score}  {r.params}")
     lines += [f"note: {n}" for n in result.unverified]
     best = result.out / "best_model.skmlp"
@@ -222,7 +226,8 @@ def _cmd_run(args, backend) -> int:
         "R²" if result.record.get("task") == "regression" else "accuracy"
     )
     lines.append(f"\nbest by CV {ranked_by}: {result.best_architecture}  ->  {best}")
-    lines.append(f"predict with: skmlp predict {best} IMAGES")
+    table = "train" in result.record.get("dataset", {}).get("files", {})
+    lines.append(f"predict with: skmlp predict {best} {'TABLE.csv' if table else 'IMAGES'}")
     # names, settings and labels come from config and results files: escaped
     print(terminal_safe("\n".join(lines), keep_newlines=True))
     return 0

@@ -246,6 +246,8 @@ def _blank_target(frame):
         (lambda f: f.assign(user=[f"u{i}" for i in range(len(f))]),
          {"preprocessing": "max_categories = 100"}, "more than max_categories=100"),
         (lambda f: f, {"preprocessing": "max_width = 5"}, "more than max_width=5"),
+        (lambda f: f, {"search": 'scoring = "r2"'},
+         "'r2' scores a regression, but the task is classification (inferred"),
         (lambda f: f, {"preprocessing": 'categorical = ["zip"]'}, "lacks: 'zip'"),
         (lambda f: f, {"estimator": 'task = "regression"'},
          "task = regression needs a numeric target; 'label' holds"),

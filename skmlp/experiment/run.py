@@ -286,11 +286,15 @@ def _load_and_check(ctx: RunContext):
     """The training and test sets, every setting checked against them before a fit."""
     from .._tabular import TabularError
     from .tabular import class_balance, fit_encoder
+    from .tasks import check_scoring
 
     config = ctx.config
     data = load_data(config, ctx.data_dir, ctx.out, log=ctx.log)
     task = ctx.info["task"] = data.get("task", "classification")
     ctx.log(data.get("task_note") or f"task: {task}")
+    problem = config.scoring and check_scoring(config.scoring, task)
+    if problem:  # a scorer of the other task, now that the task is known
+        raise ConfigError(f"{problem} (inferred from the target; set [estimator] task)")
     strata = task == "classification"
     X_train, y_train = _subsample(data.X_train, data.y_train, config.n_train,
                                   config.random_state, strata)  # fmt: skip
