@@ -99,7 +99,9 @@ def save(model, path) -> Path:
 
     The file is safe to load from anyone (see :func:`load`): it holds JSON and
     Keras' native ``.keras`` format only. Supported steps: :class:`MLPClassifier`,
-    :class:`PixelScaler`, :class:`~sklearn.preprocessing.StandardScaler` and
+    :class:`MLPRegressor`, :class:`PixelScaler`, :class:`TabularEncoder` (its
+    columns, medians, scales and categories as arrays),
+    :class:`~sklearn.preprocessing.StandardScaler` and
     :class:`~sklearn.preprocessing.MinMaxScaler`. For anything else use
     :func:`joblib.dump`.
 
@@ -226,8 +228,10 @@ def load(path):
     label lengths, each layer's width and the parameter count against the
     weights in the file. The manifest and every member are checked against their
     SHA-256; classes are looked up in a fixed table (:class:`MLPClassifier`,
-    :class:`PixelScaler`, scikit-learn's ``StandardScaler`` and ``MinMaxScaler``,
-    ``Pipeline``); the stored state may hold only known attributes, of the right
+    :class:`MLPRegressor`, :class:`PixelScaler`, :class:`TabularEncoder`,
+    scikit-learn's ``StandardScaler`` and ``MinMaxScaler``, ``Pipeline``); a
+    TabularEncoder's columns, statistics, categories and width must agree with each
+    other and with the next step's input; the stored state may hold only known attributes, of the right
     types, consistent with the network; each network's configuration must name
     only Keras' own layers before :func:`keras.saving.load_model` reads it with
     ``safe_mode=True``. Files written under another Keras backend load too:
