@@ -294,7 +294,8 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_out_), float32
+        ndarray of float32
+            One row per sample, ``n_features_out_`` columns.
         """
         check_is_fitted(self, "n_features_out_")
         frame = self._aligned(X)
