@@ -223,19 +223,18 @@ def load(path):
 
     The file's format is told from its content: a pickle (such as a joblib file)
     is refused, whatever its name, with a message on how to opt in
-    (:func:`load_pickle`). Budgets are checked before anything is allocated:
-    member sizes and compression ratios, the manifest's size and nesting depth,
-    label lengths, each layer's width and the parameter count against the
-    weights in the file. The manifest and every member are checked against their
-    SHA-256; classes are looked up in a fixed table (:class:`MLPClassifier`,
-    :class:`MLPRegressor`, :class:`PixelScaler`, :class:`TabularEncoder`,
-    scikit-learn's ``StandardScaler`` and ``MinMaxScaler``, ``Pipeline``); a
-    TabularEncoder's columns, statistics, categories and width must agree with each
-    other and with the next step's input; the stored state may hold only known attributes, of the right
-    types, consistent with the network; each network's configuration must name
-    only Keras' own layers before :func:`keras.saving.load_model` reads it with
-    ``safe_mode=True``. Files written under another Keras backend load too:
-    weights are stored backend-neutrally.
+    (:func:`load_pickle`). Budgets are checked before anything is allocated: member
+    sizes and compression ratios, the manifest's size and nesting depth, label lengths,
+    each layer's width and the parameter count against the weights in the file. The
+    manifest and every member are checked against their SHA-256; classes are looked up
+    in a fixed table (:class:`MLPClassifier`, :class:`MLPRegressor`,
+    :class:`PixelScaler`, :class:`TabularEncoder`, scikit-learn's ``StandardScaler`` and
+    ``MinMaxScaler``, ``Pipeline``); a TabularEncoder's columns, statistics, categories
+    and width must agree with each other and with the next step's input; the stored
+    state may hold only known attributes, of the right types, consistent with the
+    network; each network's configuration must name only Keras' own layers before
+    :func:`keras.saving.load_model` reads it with ``safe_mode=True``. Files written
+    under another Keras backend load too: weights are stored backend-neutrally.
 
     Parameters
     ----------
