@@ -144,6 +144,7 @@ class _Options:
     header: str = "yes"  # "yes", "no" or "auto" (a CSV's first row)
     label: str | None = None  # a table's target column: read as is, not a feature
     note: Callable[[str], None] = _warn
+    numeric: bool = True  # every feature a finite number; else as pandas reads them
 
 
 # ------------------------------------------------------------------ checks
@@ -307,7 +308,7 @@ class _Layout:
     label: int | None  # position of the target column
 
 
-def _bad_cell(text: bytes, path: Path, layout: _Layout) -> str | None:
+def _bad_cell(text: bytes, path: Path, layout: _Layout, numeric: bool = True) -> str | None:
     """Where the first row of another width, or the first feature cell that is not a number, is.
 
     The slow path, in words; ``None`` when every row and feature cell is fine.
@@ -320,7 +321,7 @@ def _bad_cell(text: bytes, path: Path, layout: _Layout) -> str | None:
                 f"data row {row_number} (line {line}) has {len(row)} cells, "
                 f"the {'header' if layout.header else 'first'} has {layout.width}"
             )
-        for pos, cell in enumerate(row if row_number > 0 else ()):
+        for pos, cell in enumerate(row if row_number > 0 and numeric else ()):
             if pos != layout.label and not _is_number(cell):
                 where = f"data row {row_number} (line {line}), {_column(layout, pos)}"
                 return f"{where}: {_short(cell)} is not a number"
@@ -391,12 +392,14 @@ def _read_csv(path: Path, opts: _Options) -> pd.DataFrame:
             what = "a header row but no data rows" if layout.header else "no data rows"
             raise FeatureFileError(f"{path}: the file has {what}")
         # the slow path names the problem; an empty target cell is the caller's to name
-        if frame is None or not _clean(frame, layout):
-            problem = _bad_cell(text, path, layout)
+        # a table read as it is still has rows as wide as its header
+        if frame is None or not opts.numeric or not _clean(frame, layout):
+            problem = _bad_cell(text, path, layout, opts.numeric)
             if problem or frame is None:
                 raise FeatureFileError(f"{path}: {problem or 'cannot be read as a table'}")
             # numbers pandas kept as text (integers beyond 64 bits); or an empty target cell
-            frame = frame.astype(dict.fromkeys(_features(frame, layout).columns, np.float64))
+            if opts.numeric:
+                frame = frame.astype(dict.fromkeys(_features(frame, layout).columns, np.float64))
     except UnicodeDecodeError as exc:
         raise FeatureFileError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz, a file that cannot be read
@@ -422,7 +425,7 @@ def _read_parquet(path: Path, opts: _Options) -> pd.DataFrame:
 
     budget = memory_budget()
     try:
-        frame = read_parquet(path, budget, opts.label, MAX_COLUMNS, _over(budget))
+        frame = read_parquet(path, budget, opts.label, MAX_COLUMNS, _over(budget), opts.numeric)
     except ParquetRefusal as exc:
         raise FeatureFileError(str(exc)) from None
     except Exception as exc:  # pyarrow raises many kinds on a bad file
@@ -430,6 +433,8 @@ def _read_parquet(path: Path, opts: _Options) -> pd.DataFrame:
     if frame.empty:
         raise FeatureFileError(f"{path}: the file has no data rows")
     check_label(frame.columns, opts.label, path)
+    if not opts.numeric:
+        return frame
     features = frame.drop(columns=[opts.label] if opts.label else [])
     text = [c for c in features.columns if isinstance(features[c].dtype, pd.CategoricalDtype)]
     check_feature_columns(features.astype(dict.fromkeys(text, object)), path)
@@ -572,7 +577,7 @@ def _ending(path: Path) -> str | None:
 
 
 # ----------------------------------------------------------- entry points
-def read_table(path: Path, label: str, note=None) -> pd.DataFrame:
+def read_table(path: Path, label: str | None, note=None, numeric: bool = True) -> pd.DataFrame:
     """Read a training table: a CSV or Parquet file whose first row names its columns.
 
     Parameters
@@ -583,6 +588,9 @@ def read_table(path: Path, label: str, note=None) -> pd.DataFrame:
         The target column: it must be there, and is read as it is.
     note : callable or None, default=None
         Told what was dropped (an index column); ``None`` warns.
+    numeric : bool, default=True
+        Every feature a finite number; ``False`` keeps the columns as pandas
+        reads them (text, blanks), for :class:`skmlp.TabularEncoder`.
 
     Returns
     -------
@@ -593,7 +601,7 @@ def read_table(path: Path, label: str, note=None) -> pd.DataFrame:
     ending = _ending(path)
     if ending not in _TABLES:
         raise FeatureFileError(f"{path}: not a .csv, .csv.gz, .parquet or .pq file")
-    return SOURCES[ending](path, _Options("yes", label, note or _warn))
+    return SOURCES[ending](path, _Options("yes", label, note or _warn, numeric))
 
 
 def read_arrays(path: Path) -> dict:

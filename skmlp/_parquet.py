@@ -85,7 +85,7 @@ def short(value, limit: int = 40) -> str:
 
 
 def read_parquet(path: Path, budget: int, label: str | None, max_columns: int,
-                 over: str) -> pd.DataFrame:  # fmt: skip
+                 over: str, numeric: bool = True) -> pd.DataFrame:  # fmt: skip
     """A Parquet table, decoded within ``budget`` bytes.
 
     Parameters
@@ -100,6 +100,8 @@ def read_parquet(path: Path, budget: int, label: str | None, max_columns: int,
         The most columns the table may have.
     over : str
         The budget in words, for the refusal ("the memory budget of ... bytes").
+    numeric : bool, default=True
+        Refuse a text feature; ``False`` reads it (dictionary-encoded).
 
     Returns
     -------
@@ -113,7 +115,7 @@ def read_parquet(path: Path, budget: int, label: str | None, max_columns: int,
     text = _check_schema(pa, schema, path, label, max_columns)
     parquet = pq.ParquetFile(path, read_dictionary=text)
     for name in text:  # a text feature: refused on its first value, before the rest is read
-        if name != label:
+        if name != label and numeric:
             batch = next(parquet.iter_batches(batch_size=1, columns=[name]), None)
             value = batch.column(0)[0].as_py() if batch is not None and len(batch) else None
             example = f" (e.g. {short(value)} in row 0)" if value is not None else ""

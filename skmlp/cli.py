@@ -115,7 +115,7 @@ def _add_predict(sub) -> None:
     """The ``predict`` command's options."""
     pred = sub.add_parser(
         "predict",
-        help="predict classes with a saved model",
+        help="predict classes or values with a saved model",
         description="Apply a model saved by 'skmlp run' (best_model.skmlp) to the rows of an "
         "IDX file (named *ubyte or *ubyte.gz), a .npy array, an .npz holding X, or a table "
         "(.csv, .csv.gz, .parquet, .pq) of feature columns. The model's format is "
@@ -249,12 +249,21 @@ def _cmd_run(args, backend) -> int:
             f"\ncandidates by CV ({len(shown)} best of {len(ranking)}; all in ranking.csv):"
         )
         for r in shown.itertuples():
-            lines.append(f"  {r.rank_cv:>3}. {r.candidate}  CV acc "
-                         f"{100 * r.cv_accuracy_mean:.2f}%  {r.params}")  # fmt: skip
+            score = (f"CV R² {r.cv_r2_mean:.4f}" if hasattr(r, "cv_r2_mean")
+                     else f"CV acc {100 * r.cv_accuracy_mean:.2f}%")  # fmt: skip
+            if config.scoring and hasattr(r, f"cv_{config.scoring}_mean"):
+                score = (
+                    f"CV {config.scoring} {getattr(r, f'cv_{config.scoring}_mean'):.4f}, {score}"
+                )
+            lines.append(f"  {r.rank_cv:>3}. {r.candidate}  {score}  {r.params}")
     lines += [f"note: {n}" for n in result.unverified]
     best = result.out / "best_model.skmlp"
-    lines.append(f"\nbest by CV accuracy: {result.best_architecture}  ->  {best}")
-    lines.append(f"predict with: skmlp predict {best} IMAGES")
+    ranked_by = config.scoring or (
+        "R²" if result.record.get("task") == "regression" else "accuracy"
+    )
+    lines.append(f"\nbest by CV {ranked_by}: {result.best_architecture}  ->  {best}")
+    table = "train" in result.record.get("dataset", {}).get("files", {})
+    lines.append(f"predict with: skmlp predict {best} {'TABLE.csv' if table else 'IMAGES'}")
     # names, settings and labels come from config and results files: escaped
     print(terminal_safe("\n".join(lines), keep_newlines=True))
     return 0
@@ -267,14 +276,19 @@ def _cmd_predict(args, backend) -> int:
         raise FileNotFoundError(f"model file {args.model} does not exist")
     if args.output and Path(args.output).is_dir():
         raise IsADirectoryError(f"--output {args.output} is a folder; give a .csv file name")
-    from ._features import read_features
-
-    X = read_features(args.input, args.header, note=_note)
     model = _load_model(args.model, args.trust_pickle)
-    if not hasattr(model, "predict_proba"):
-        raise ValueError(f"{args.model} does not hold a classifier")
+    if not hasattr(model, "predict"):
+        raise ValueError(f"{args.model} does not hold a classifier or a regressor")
+    X = _read_input(args, model)
+    if not hasattr(model, "predict_proba"):  # a regressor: one number a row
+        if args.proba:
+            raise ValueError(f"--proba: {args.model} holds a regressor: no probabilities")
+        import pandas as pd
+
+        predictions = pd.DataFrame({"prediction": np.asarray(model.predict(X)).ravel()})
+        return _write_predictions(args, predictions, backend)
     n_features = getattr(model, "n_features_in_", None)
-    if n_features is not None and X.shape[1] == n_features + 1:
+    if not hasattr(X, "columns") and n_features is not None and X.shape[1] == n_features + 1:
         if np.array_equal(X[:, 0], np.arange(len(X))):
             raise ValueError(
                 f"{args.input}: the first column looks like a row index (0, 1, 2, ...) and the "
@@ -293,6 +307,36 @@ def _cmd_predict(args, backend) -> int:
     if args.proba:
         for i, c in enumerate(classes.tolist()):
             table[csv_safe(f"p_{c}")] = proba[:, i].round(6)
+    return _write_predictions(args, table, backend)
+
+
+def _read_input(args, model):
+    """The rows to predict: a table of named columns for a model that starts with a
+    :class:`~skmlp.TabularEncoder` (its fitted columns, in any order), else numbers."""
+    from ._features import read_features, read_table
+
+    first = model.steps[0][1] if hasattr(model, "steps") else model
+    if type(first).__name__ != "TabularEncoder":
+        return read_features(args.input, args.header, note=_note)
+    if args.header == "no" or not str(args.input).lower().endswith(
+        (".csv", ".csv.gz", ".parquet", ".pq")
+    ):
+        raise ValueError(
+            f"{args.input}: {args.model} encodes a table's named columns; give a .csv (with "
+            "its header) or .parquet file holding them"
+        )
+    from ._tabular import TabularError
+
+    X = read_table(args.input, None, note=_note, numeric=False)
+    try:
+        first._aligned(X)  # its columns, named in a one-line error
+    except TabularError as exc:
+        raise ValueError(f"{args.input}: {exc}") from None
+    return X
+
+
+def _write_predictions(args, table, backend) -> int:
+    """Write the predictions' table (stdout or ``--output``)."""
     if args.output:
         from ._io import atomic_write_text
 

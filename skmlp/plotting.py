@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["plot_cv_scores", "plot_loss_curves", "plot_weight_distributions"]
+__all__ = ["plot_cv_scores", "plot_loss_curves", "plot_regression", "plot_weight_distributions"]
 
 
 def _figure(**kwargs):
@@ -175,3 +175,43 @@ def plot_cv_scores(results, top: int = 15, validation_split: bool = False):
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
     return fig
+
+
+def plot_regression(y_true, y_pred) -> dict:
+    """A regressor's test predictions: residuals, and predicted against true values.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        The test targets and the model's predictions.
+
+    Returns
+    -------
+    dict of str to matplotlib.figure.Figure
+        ``"residuals"`` (residual against prediction) and ``"predicted_vs_true"``
+        (with the diagonal of perfect predictions).
+    """
+    y_true = np.asarray(y_true, dtype=float).ravel()
+    y_pred = np.asarray(y_pred, dtype=float).ravel()
+    figures = {}
+    fig = _figure(figsize=(5.5, 4.0), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(y_pred, y_true - y_pred, s=12, alpha=0.6)
+    ax.axhline(0.0, color="tab:red", linewidth=1)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("residual (true - predicted)")
+    ax.set_title("Test residuals of the best model")
+    ax.grid(alpha=0.3)
+    figures["residuals"] = fig
+    fig = _figure(figsize=(4.8, 4.5), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(y_true, y_pred, s=12, alpha=0.6)
+    low, high = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([low, high], [low, high], color="tab:red", linewidth=1, label="perfect")
+    ax.set_xlabel("true")
+    ax.set_ylabel("predicted")
+    ax.set_title("Predicted against true (test set)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    figures["predicted_vs_true"] = fig
+    return figures

@@ -20,9 +20,12 @@ def config(**data):
     return ExperimentConfig(data=data, dataset="own", random_state=0)
 
 
-def refusal(spec, path) -> str:
+def refusal(spec, path, **settings) -> str:
+    cfg = config(**spec)
+    for name, value in settings.items():
+        setattr(cfg, name, value)
     with pytest.raises(ConfigError) as info:
-        load_data(config(**spec))
+        load_data(cfg)
     message = str(info.value)
     assert str(path) in message and "\n" not in message
     return message
@@ -148,7 +151,7 @@ def test_4_a_parquet_text_column_is_not_decoded_row_by_row(tmp_path, budget, mon
     meta = pq.ParquetFile(path).metadata
     assert path.stat().st_size < 100_000 and meta.row_group(0).total_byte_size < budget
     monkeypatch.setattr(pd, "read_parquet", lambda *a, **k: pytest.fail("decoded it whole"))
-    message = refusal({"path": str(path), "target": "target"}, path)
+    message = refusal({"path": str(path), "target": "target"}, path, preprocessing="standard")
     assert "feature column 'note' is not numeric (e.g. 'AAAA" in message and len(message) < 400
 
 

@@ -12,12 +12,14 @@ def _classes():
 
     from .._classifier import MLPClassifier
     from .._preprocessing import PixelScaler
+    from .._tabular import TabularEncoder
 
     table = {
         "MLPClassifier": MLPClassifier,
         "PixelScaler": PixelScaler,
         "StandardScaler": StandardScaler,
         "MinMaxScaler": MinMaxScaler,
+        "TabularEncoder": TabularEncoder,
     }
     try:  # the regressor, where this skmlp has one
         from .._regressor import MLPRegressor

@@ -99,7 +99,9 @@ def save(model, path) -> Path:
 
     The file is safe to load from anyone (see :func:`load`): it holds JSON and
     Keras' native ``.keras`` format only. Supported steps: :class:`MLPClassifier`,
-    :class:`PixelScaler`, :class:`~sklearn.preprocessing.StandardScaler` and
+    :class:`MLPRegressor`, :class:`PixelScaler`, :class:`TabularEncoder` (its
+    columns, medians, scales and categories as arrays),
+    :class:`~sklearn.preprocessing.StandardScaler` and
     :class:`~sklearn.preprocessing.MinMaxScaler`. For anything else use
     :func:`joblib.dump`.
 
@@ -221,17 +223,18 @@ def load(path):
 
     The file's format is told from its content: a pickle (such as a joblib file)
     is refused, whatever its name, with a message on how to opt in
-    (:func:`load_pickle`). Budgets are checked before anything is allocated:
-    member sizes and compression ratios, the manifest's size and nesting depth,
-    label lengths, each layer's width and the parameter count against the
-    weights in the file. The manifest and every member are checked against their
-    SHA-256; classes are looked up in a fixed table (:class:`MLPClassifier`,
-    :class:`PixelScaler`, scikit-learn's ``StandardScaler`` and ``MinMaxScaler``,
-    ``Pipeline``); the stored state may hold only known attributes, of the right
-    types, consistent with the network; each network's configuration must name
-    only Keras' own layers before :func:`keras.saving.load_model` reads it with
-    ``safe_mode=True``. Files written under another Keras backend load too:
-    weights are stored backend-neutrally.
+    (:func:`load_pickle`). Budgets are checked before anything is allocated: member
+    sizes and compression ratios, the manifest's size and nesting depth, label lengths,
+    each layer's width and the parameter count against the weights in the file. The
+    manifest and every member are checked against their SHA-256; classes are looked up
+    in a fixed table (:class:`MLPClassifier`, :class:`MLPRegressor`,
+    :class:`PixelScaler`, :class:`TabularEncoder`, scikit-learn's ``StandardScaler`` and
+    ``MinMaxScaler``, ``Pipeline``); a TabularEncoder's columns, statistics, categories
+    and width must agree with each other and with the next step's input; the stored
+    state may hold only known attributes, of the right types, consistent with the
+    network; each network's configuration must name only Keras' own layers before
+    :func:`keras.saving.load_model` reads it with ``safe_mode=True``. Files written
+    under another Keras backend load too: weights are stored backend-neutrally.
 
     Parameters
     ----------
@@ -285,9 +288,11 @@ def _load(path: Path):
             for name, entry in steps
         ]
         for (a, first), (b, second) in itertools.pairwise(built):
-            if first.n_features_in_ != second.n_features_in_:
+            # a step that changes the width (TabularEncoder) says what it gives
+            gives = getattr(first, "n_features_out_", first.n_features_in_)
+            if gives != second.n_features_in_:
                 raise ModelFileError(
-                    f"{path}: step {a!r} gives {first.n_features_in_} features but step {b!r} "
+                    f"{path}: step {a!r} gives {gives} features but step {b!r} "
                     f"takes {second.n_features_in_}"
                 )
         return Pipeline(built)

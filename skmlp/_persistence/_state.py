@@ -128,6 +128,56 @@ def _classifier_outputs(state: dict, where: str) -> int:
     return n_outputs
 
 
+def _check_real_vector(v):
+    ok = isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "iuf"
+    return None if ok and np.isfinite(v).all() else "a 1-d array of finite numbers"
+
+
+def _check_counts(v):
+    ok = isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "iu" and (v >= 1).all()
+    return None if ok else "a 1-d array of positive integers"
+
+
+def _check_width(v):
+    from .._tabular import MAX_WIDTH
+
+    return None if _is_int(v, 1) and v <= MAX_WIDTH else f"an integer from 1 to {MAX_WIDTH}"
+
+
+_TABULAR_KEYS = {
+    **_COMMON_STATE,
+    "numeric_columns_": _check_names, "categorical_columns_": _check_names,
+    "indicator_columns_": _check_names, "medians_": _check_real_vector,
+    "means_": _check_real_vector, "scales_": _check_real_vector, "categories_": _check_names,
+    "category_counts_": _check_counts, "n_features_out_": _check_width,
+}  # fmt: skip
+
+
+def _tabular_consistent(state: dict, where: str) -> None:
+    """A TabularEncoder's columns, statistics and categories agree with each other."""
+    names = list(state["feature_names_in_"])
+    numeric, categorical = list(state["numeric_columns_"]), list(state["categorical_columns_"])
+    if len(set(names)) != len(names) or sorted(numeric + categorical) != sorted(names):
+        raise ModelFileError(f"{where}: the numeric and categorical columns are not the "
+                             "feature names, each once")  # fmt: skip
+    if not set(state["indicator_columns_"]) <= set(numeric):
+        raise ModelFileError(f"{where}: a missing-indicator column is not a numeric column")
+    for key in ("medians_", "means_", "scales_"):
+        if len(state[key]) != len(numeric):
+            raise ModelFileError(f"{where}: {key} has {len(state[key])} entries for "
+                                 f"{len(numeric)} numeric columns")  # fmt: skip
+    if (state["scales_"] <= 0).any():
+        raise ModelFileError(f"{where}: a scale is not positive")
+    counts, categories = state["category_counts_"], state["categories_"]
+    if len(counts) != len(categorical) or int(counts.sum()) != len(categories):
+        raise ModelFileError(f"{where}: category_counts_ does not match the categorical "
+                             "columns and categories_")  # fmt: skip
+    width = len(numeric) + len(state["indicator_columns_"]) + len(categories)
+    if width != state["n_features_out_"]:
+        raise ModelFileError(f"{where}: n_features_out_ is {state['n_features_out_']}, its "
+                             f"columns make {width}")  # fmt: skip
+
+
 #: class name -> {"required": the keys a file must hold, "outputs": function of the
 #: state giving the network's output width, after checking the state's own consistency}
 #: for the estimators (whose keys are their ``_STATE_KEYS``, see :func:`_state_keys`);
@@ -152,6 +202,8 @@ STATE_SCHEMAS = {
         }
         for name, vectors in _SCALER_VECTORS.items()
     },
+    "TabularEncoder": {"keys": _TABULAR_KEYS, "required": set(_TABULAR_KEYS),
+                       "consistent": _tabular_consistent},
 }  # fmt: skip
 
 
@@ -177,6 +229,8 @@ def _check_state(cls, state: dict, where: str, network: dict | None) -> None:
     for key in _SCALER_VECTORS.get(cls_name, ()):
         if state.get(key) is not None and len(state[key]) != n_features:
             raise ModelFileError(f"{where}: {key} has {len(state[key])} entries, not {n_features}")
+    if "consistent" in schema:
+        schema["consistent"](state, where)
     if network is None:
         return
     n_outputs = schema["outputs"](state, where)

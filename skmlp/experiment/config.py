@@ -63,6 +63,7 @@ from ._bounds import (
     check_search_size,
     check_structure,
 )
+from .tabular import PREPROCESSING_KEYS
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -97,7 +98,7 @@ DISTRIBUTIONS = {
     "loguniform": "positive real numbers spread evenly in log scale from low to high",
     "randint": "integers from low to high, both included",
 }
-_SCALERS = ("auto", "pixels", "standard", "minmax", "none")
+_SCALERS = ("auto", "pixels", "standard", "minmax", "none", "tabular")
 _DATA_SOURCES = ("dataset", "path", "npz", "sklearn", "openml")
 # estimator settings the experiment owns (its seed, its output, fresh fits)
 _EXPERIMENT_ONLY = ("random_state", "verbose", "warm_start")
@@ -111,20 +112,27 @@ def _type_name(value) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _mlp_params() -> dict:
+def _mlp_class(task: str = "auto"):
+    """The estimator of a task: MLPRegressor for regression, else MLPClassifier."""
+    if task == "regression":
+        from .._regressor import MLPRegressor
+
+        return MLPRegressor
     from .._classifier import MLPClassifier
 
-    return MLPClassifier().get_params()
+    return MLPClassifier
 
 
-def _check_mlp_value(name: str, value, where: str) -> None:
+def _mlp_params(task: str = "auto") -> dict:
+    return _mlp_class(task)().get_params()
+
+
+def _check_mlp_value(name: str, value, where: str, task: str = "auto") -> None:
     """Refuse a value the estimator would refuse, naming where it came from."""
     from sklearn.utils._param_validation import InvalidParameterError
 
-    from .._classifier import MLPClassifier
-
     try:
-        est = MLPClassifier(**{name: value})
+        est = _mlp_class(task)(**{name: value})
         est._validate_params()
         if name == "hidden_layer_sizes":
             est._check_params()
@@ -195,6 +203,17 @@ class ExperimentConfig:
     report_top : int, default=6
         How many candidates, best by CV first, are refitted on the whole
         training set and scored once on the test set.
+    task : {"auto", "classification", "regression"}, default="auto"
+        ``MLPClassifier`` or ``MLPRegressor``; ``"auto"`` reads a float target
+        of more than 20 distinct values as a quantity (regression), anything
+        else as classes (:func:`skmlp.experiment.tasks.infer_task`).
+    scoring : str or None, default=None
+        A scikit-learn scorer name that ranks the candidates (and drives
+        halving); ``None``: accuracy, or R² for regression. Every fold stores
+        accuracy and log-loss (R², MAE, RMSE) beside it.
+    tabular : dict, default={}
+        Settings of the table encoder (:class:`skmlp.TabularEncoder`):
+        ``categorical``, ``integer_categories``, ``max_categories``, ``max_width``.
     name : str or None, default=None
         The run's name: the default output folder is ``skmlp_results/<name>``.
         One folder name of at most 100 letters, digits, ``.``, ``-`` or ``_``,
@@ -229,6 +248,9 @@ class ExperimentConfig:
     min_resources: int | None = None
     validation_size: float | None = None
     report_top: int = 6
+    task: str = "auto"
+    scoring: str | None = None
+    tabular: dict = field(default_factory=dict)
     name: str | None = None
     dask_scheduler: str | None = None
 
@@ -297,8 +319,11 @@ class ExperimentConfig:
             raise ConfigError(
                 f"preprocessing must be one of {', '.join(_SCALERS)}, got {self.preprocessing!r}"
             )
-        _check_estimator(self.estimator, "estimator")
-        _check_space(self.space, self.search, self.resource)
+        from .tabular import check_settings
+
+        check_settings(self)
+        _check_estimator(self.estimator, "estimator", self.task)
+        _check_space(self.space, self.search, self.resource, self.task)
         # bounds from time and memory: needs no data (the networks' size is checked
         # again, exactly, once the data is read)
         check_search_size(self)
@@ -308,6 +333,9 @@ class ExperimentConfig:
         """A short hash of the settings: runs with equal keys compute the same thing."""
         settings = asdict(self)
         settings.pop("dask_scheduler")  # where the fits run does not change them
+        for name, default in _NEW_DEFAULTS.items():  # runs from before they existed
+            if settings[name] == default:
+                settings.pop(name)
         blob = json.dumps(settings, sort_keys=True, default=_jsonable)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -339,6 +367,10 @@ class ExperimentConfig:
         ]
 
 
+#: Settings added after runs were recorded, left out of a run's key at their defaults.
+_NEW_DEFAULTS = {"task": "auto", "scoring": None, "tabular": {}}
+
+
 def _jsonable(value):
     if isinstance(value, tuple | list):
         return list(value)
@@ -364,16 +396,16 @@ def _scipy(spec: dict):
     return stats.randint(low, high + 1)
 
 
-def _check_estimator(settings: dict, where: str) -> None:
+def _check_estimator(settings: dict, where: str, task: str = "auto") -> None:
     if not isinstance(settings, dict):
         raise ConfigError(
             f"{where} must be a table of MLPClassifier settings, got {_type_name(settings)}"
         )
-    known = _mlp_params()
+    known = _mlp_params(task)
     for name, value in settings.items():
         if name not in known or name in _EXPERIMENT_ONLY:
             raise ConfigError(_unknown(name, where, set(known) - set(_EXPERIMENT_ONLY)))
-        _check_mlp_value(name, _choices(name, [value])[0], f"{where}.{name}")
+        _check_mlp_value(name, _choices(name, [value])[0], f"{where}.{name}", task)
 
 
 def _unknown(name, where, known) -> str:
@@ -393,7 +425,7 @@ def _number_kind(name: str) -> str | None:
     return "integer" if all(c.type is Integral for c in intervals) else "real"
 
 
-def _check_distribution(name: str, spec: dict, where: str) -> None:
+def _check_distribution(name: str, spec: dict, where: str, task: str = "auto") -> None:
     kind = spec.get("distribution")
     number = _number_kind(name)
     if number is None:
@@ -430,15 +462,15 @@ def _check_distribution(name: str, spec: dict, where: str) -> None:
     if kind == "loguniform" and low <= 0:
         raise ConfigError(f"{where}: a loguniform distribution needs low > 0, got {low}")
     for value in (low, high):  # the estimator accepts both ends
-        _check_mlp_value(name, value, where)
+        _check_mlp_value(name, value, where, task)
 
 
-def _check_space(space, search: str, resource: str) -> None:
+def _check_space(space, search: str, resource: str, task: str = "auto") -> None:
     if space is None:
         return
     if not isinstance(space, dict) or not space:
         raise ConfigError(f"search.space must be a non-empty table, got {_type_name(space)}")
-    known = set(_mlp_params()) - set(_EXPERIMENT_ONLY)
+    known = set(_mlp_params(task)) - set(_EXPERIMENT_ONLY)
     arch_keys = set(Architecture.__dataclass_fields__) & known
     for name, values in space.items():
         where = f"search.space.{name}"
@@ -467,10 +499,10 @@ def _check_space(space, search: str, resource: str) -> None:
                     f"{where}: a {search} search needs a list of values, not a distribution "
                     "(distributions are for the random kinds)"
                 )
-            _check_distribution(name, values, where)
+            _check_distribution(name, values, where, task)
         elif isinstance(values, list) and 0 < len(values) <= MAX_VALUES:
             for value in _choices(name, values):
-                _check_mlp_value(name, value, where)
+                _check_mlp_value(name, value, where, task)
         else:
             raise ConfigError(
                 f"{where} must be a list of 1 to {MAX_VALUES} values or a "
@@ -489,8 +521,9 @@ _SECTIONS = {
         "n_train",
         "n_test",
         "version",
+        "drop_missing_target",
     },
-    "preprocessing": {"scaler"},
+    "preprocessing": {"scaler", *PREPROCESSING_KEYS},
     "search": {
         "kind",
         "space",
@@ -504,6 +537,7 @@ _SECTIONS = {
         "report_top",
         "validation_fraction",
         "dask_scheduler",
+        "scoring",
     },
 }
 # (key, types, what) of the scalar settings
@@ -526,6 +560,10 @@ _TYPES = {
     "dask_scheduler": (str, "a string"),
     "target": (str, "a string"),
     "version": (int, "an integer"),
+    "scoring": (str, "a string"),
+    "drop_missing_target": (bool, "true or false"),
+    "categorical": (list, "a list of column names"),
+    **{k: (int, "an integer") for k in ("integer_categories", "max_categories", "max_width")},
     **{k: (str, "a string") for k in (*_DATA_SOURCES, "test_path")},
 }
 
@@ -543,7 +581,7 @@ def _check_table(table, section, path) -> None:
             raise ConfigError(f"{path}: {_unknown(key, where, _SECTIONS[section])}")
         if key in _TYPES:
             types, what = _TYPES[key]
-            if isinstance(value, bool) or not isinstance(value, types):
+            if (isinstance(value, bool) and types is not bool) or not isinstance(value, types):
                 name = f"{section}.{key}" if section else key
                 raise ConfigError(f"{path}: {name} must be {what}, got {_type_name(value)}")
 
@@ -598,8 +636,13 @@ def load_config(path: str | Path) -> ExperimentConfig:
         settings["dataset"] = Path(data.get("path") or data.get("npz") or "").stem or str(
             data.get("sklearn") or data.get("openml")
         )
-    if "scaler" in raw.get("preprocessing", {}):
-        settings["preprocessing"] = raw["preprocessing"]["scaler"]
+    preprocessing = dict(raw.get("preprocessing", {}))
+    if "scaler" in preprocessing:
+        settings["preprocessing"] = preprocessing.pop("scaler")
+    if preprocessing:
+        settings["tabular"] = preprocessing
+    if "task" in estimator:
+        settings["task"] = estimator.pop("task")
     # the estimator's training settings the experiment owns
     for key, target in (
         ("max_iter", "epochs"),

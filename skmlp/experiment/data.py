@@ -10,10 +10,14 @@ are not images). Sources, by the key that names them in a config's ``[data]``:
 ``path``
     A CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``; needs
     ``pyarrow``) file with a ``target`` column; every other column is a
-    feature and must be numeric, without missing values. A ``test_path`` file
-    of the same columns is the test set; without one, a stratified
-    ``test_size`` split (default 0.2) is made once and recorded in the output
-    folder (``test_split.json``), and reused from there.
+    feature. Numbers without blanks are read as a float array; a table with
+    text, categories, booleans or blanks (or ``[preprocessing] scaler =
+    "tabular"``) stays a DataFrame, for :class:`skmlp.TabularEncoder`
+    (:mod:`.tabular`); other scalers refuse those columns, naming them. Rows
+    without a target are refused by number, or dropped (``drop_missing_target``).
+    A ``test_path`` file of the same columns is the test set; without one, a
+    ``test_size`` split (default 0.2; stratified for classes) is made once and
+    recorded in the output folder (``test_split.json``), and reused from there.
 ``npz``
     A NumPy ``.npz`` with ``X_train, y_train, X_test, y_test``, or ``X, y``
     (then split as above).
@@ -48,9 +52,12 @@ from .._features import (
     read_arrays,
     read_table,
 )
+from .._tabular import TabularError
 from ._files import sha256_arrays, sha256_file, write_json
 from .config import ConfigError
 from .records import RecordError, check_split_record
+from .tabular import rows_with_target, use_encoder
+from .tasks import infer_task
 
 __all__ = ["load_data"]
 
@@ -60,13 +67,18 @@ _DEFAULT_TEST_SIZE = 0.2
 
 
 # ------------------------------------------------------------------ tables
-def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None):
-    """Features and target of a table, every column checked."""
+def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None, spec=None,
+                 log=print):  # fmt: skip
+    """Features and target of a table, every column checked.
+
+    ``spec`` (``scaler``, ``drop_missing_target``; ``None``: numbers only) says how
+    features are read; the features are a float32 array, or a DataFrame for the
+    table encoder.
+    """
+    spec = spec or {}
     check_label(frame.columns, target, path)
+    frame = rows_with_target(frame, target, path, spec.get("drop", False), log)
     y = frame[target]
-    if y.isna().any():
-        rows = np.flatnonzero(y.isna().to_numpy())[:5].tolist()
-        raise ConfigError(f"{path}: the target column {target!r} is empty in rows {rows}")
     _check_target(y, target, path)
     features = frame.drop(columns=[target])
     if columns is not None and list(features.columns) != list(columns):
@@ -80,6 +92,9 @@ def _split_table(frame: pd.DataFrame, target: str, path: Path, columns=None):
         )
     if features.shape[1] == 0:
         raise ConfigError(f"{path}: no feature columns besides the target {target!r}")
+    if spec.get("tabular") or use_encoder(features, spec.get("scaler", "standard")):
+        features.columns = [str(c) for c in features.columns]
+        return features.reset_index(drop=True), y.to_numpy(), list(features.columns)
     check_feature_columns(features, path)
     return features.to_numpy(dtype=np.float32), y.to_numpy(), list(features.columns)
 
@@ -143,8 +158,9 @@ def _read_npz(path: Path) -> dict:
 
 
 # ----------------------------------------------------- the recorded split
-def _split_once(X, y, source_sha: str, test_size, seed: int, out: Path | None, name: str):
-    """A stratified test split, made once and recorded in ``out/test_split.json``.
+def _split_once(X, y, source_sha: str, test_size, seed: int, out: Path | None, name: str,
+                stratify: bool = True):  # fmt: skip
+    """A test split (stratified by class), made once and recorded in ``out/test_split.json``.
 
     A recorded split is checked before it is used: of these data and this
     ``test_size``, and exactly the split of the seed it records
@@ -155,10 +171,15 @@ def _split_once(X, y, source_sha: str, test_size, seed: int, out: Path | None, n
     def split(random_state: int) -> np.ndarray:
         try:
             _, test = train_test_split(
-                np.arange(len(y)), test_size=test_size, stratify=y, random_state=random_state
+                np.arange(len(y)),
+                test_size=test_size,
+                stratify=y if stratify else None,
+                random_state=random_state,
             )
         except ValueError as exc:
-            raise ConfigError(f"{name}: cannot make a stratified test split: {exc}") from None
+            what = "a stratified" if stratify else "a"
+            reason = str(exc)[:300] + ("..." if len(str(exc)) > 300 else "")
+            raise ConfigError(f"{name}: cannot make {what} test split: {reason}") from None
         return np.sort(test)
 
     record_path = out / "test_split.json" if out is not None else None
@@ -181,10 +202,14 @@ def _split_once(X, y, source_sha: str, test_size, seed: int, out: Path | None, n
                 },
             )
     train = np.setdiff1d(np.arange(len(y)), test)
-    return X[train], y[train], X[test], y[test]
+    rows = X.iloc if isinstance(X, pd.DataFrame) else X
+    return rows[train], y[train], rows[test], y[test]
 
 
 def _own_bunch(name, X_train, y_train, X_test, y_test, files, sha=None, **extra) -> Bunch:
+    if isinstance(X_train, pd.DataFrame):
+        X_train, X_test = X_train.reset_index(drop=True), X_test.reset_index(drop=True)
+    extra.setdefault("task", "classification")
     return Bunch(
         name=name,
         X_train=X_train,
@@ -198,7 +223,7 @@ def _own_bunch(name, X_train, y_train, X_test, y_test, files, sha=None, **extra)
     )
 
 
-def load_data(config, data_dir=None, out: Path | None = None) -> Bunch:
+def load_data(config, data_dir=None, out: Path | None = None, log=print) -> Bunch:
     """Load the data a config names, checked, with its train/test split.
 
     Parameters
@@ -210,11 +235,15 @@ def load_data(config, data_dir=None, out: Path | None = None) -> Bunch:
         Folder of the IDX files of the built-in datasets.
     out : path or None, default=None
         The output folder, where a split made here is recorded and found again.
+    log : callable, default=print
+        Told what was inferred or dropped (the task, rows without a target).
 
     Returns
     -------
     Bunch
-        ``X_train, y_train, X_test, y_test``, ``sha256``, ``files``, ``pixel_max``.
+        ``X_train, y_train, X_test, y_test`` (the ``X`` a DataFrame for the
+        table encoder), ``sha256``, ``files``, ``pixel_max``, ``task``
+        (``"classification"`` or ``"regression"``) and ``task_note`` (why).
 
     Raises
     ------
@@ -223,17 +252,19 @@ def load_data(config, data_dir=None, out: Path | None = None) -> Bunch:
         (named), an array of the wrong shape, or data too large for memory.
     """
     try:
-        return _load(config, data_dir, out)
-    except FeatureFileError as exc:  # a file breaking a rule of skmlp._features
+        return _load(config, data_dir, out, log)
+    except (FeatureFileError, TabularError) as exc:  # a file breaking a rule
         raise ConfigError(str(exc)) from None
 
 
-def _load(config, data_dir, out: Path | None) -> Bunch:
+def _load(config, data_dir, out: Path | None, log) -> Bunch:
     spec = config.data
     if spec is None:
         from ..datasets import load_dataset
 
-        return load_dataset(config.dataset, data_dir)
+        data = load_dataset(config.dataset, data_dir)
+        data.task, data.task_note = infer_task(data.y_train, config.task)
+        return data
     seed, test_size = config.random_state, spec.get("test_size", _DEFAULT_TEST_SIZE)
     if "test_path" in spec and "test_size" in spec:
         raise ConfigError("[data] names both test_path and test_size; name one")
@@ -246,28 +277,12 @@ def _load(config, data_dir, out: Path | None) -> Bunch:
             f"[data] test_size must be a fraction in (0, 1) or rows >= 2, got {test_size}"
         )
     if "path" in spec:
-        path = Path(spec["path"])
-        if "target" not in spec:
-            raise ConfigError(f"[data] path = {path}: name its target column (target = ...)")
-        if "test_path" in spec:
-            _check_test_file(path, Path(spec["test_path"]))
-        X, y, columns = _split_table(read_table(path, spec["target"]), spec["target"], path)
-        files = {"train": str(path)}
-        sha = sha256_file(path)
-        if "test_path" in spec:
-            test_path = Path(spec["test_path"])
-            X_test, y_test, _ = _split_table(
-                read_table(test_path, spec["target"]), spec["target"], test_path, columns=columns
-            )
-            files["test"] = str(test_path)
-            sha = hashlib.sha256((sha + sha256_file(test_path)).encode()).hexdigest()
-            return _own_bunch(path.stem, X, y, X_test, y_test, files, sha, feature_names=columns)
-        parts = _split_once(X, y, sha, test_size, seed, out, str(path))
-        return _own_bunch(path.stem, *parts, files, sha, feature_names=columns)
+        return _load_table(config, spec, out, log)
     if "npz" in spec:
         path = Path(spec["npz"])
         arrays = _read_npz(path)
         sha = sha256_file(path)
+        task, note = infer_task(arrays.get("y", arrays.get("y_train")), config.task)
         if "X_test" in arrays:
             if "test_size" in spec:
                 raise ConfigError(f"{path} holds a test set; test_size has nothing to split")
@@ -279,17 +294,52 @@ def _load(config, data_dir, out: Path | None) -> Bunch:
                 arrays["y_test"],
                 {"npz": str(path)},
                 sha,
+                task=task,
+                task_note=note,
             )
         X, y = arrays.get("X", arrays.get("X_train")), arrays.get("y", arrays.get("y_train"))
-        parts = _split_once(X, y, sha, test_size, seed, out, str(path))
-        return _own_bunch(path.stem, *parts, {"npz": str(path)}, sha)
+        parts = _split_once(X, y, sha, test_size, seed, out, str(path), task == "classification")
+        return _own_bunch(path.stem, *parts, {"npz": str(path)}, sha, task=task, task_note=note)
     if "sklearn" in spec:
         X, y, name = _sklearn_dataset(spec["sklearn"])
     else:
         X, y, name = _openml_dataset(spec["openml"], spec.get("version"))
     sha = sha256_arrays(X, y)
-    parts = _split_once(X, y, sha, test_size, seed, out, name)
-    return _own_bunch(name, *parts, {}, sha)
+    task, note = infer_task(y, config.task)
+    parts = _split_once(X, y, sha, test_size, seed, out, name, task == "classification")
+    return _own_bunch(name, *parts, {}, sha, task=task, task_note=note)
+
+
+def _load_table(config, spec: dict, out: Path | None, log) -> Bunch:
+    """A CSV or Parquet training table (and test table), split into features and target."""
+    path, target = Path(spec["path"]), spec.get("target")
+    if target is None:
+        raise ConfigError(f"[data] path = {path}: name its target column (target = ...)")
+    if "test_path" in spec:
+        _check_test_file(path, Path(spec["test_path"]))
+    scaler = config.preprocessing
+    how = {"scaler": scaler, "drop": spec.get("drop_missing_target", False)}
+    numeric = scaler not in ("auto", "tabular")
+    X, y, columns = _split_table(read_table(path, target, numeric=numeric), target, path,
+                                 spec=how, log=log)  # fmt: skip
+    try:
+        task, note = infer_task(y, config.task, target)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    files, sha = {"train": str(path)}, sha256_file(path)
+    extra = {"feature_names": columns, "task": task, "task_note": note}
+    if "test_path" in spec:
+        test_path = Path(spec["test_path"])
+        how["tabular"] = isinstance(X, pd.DataFrame)
+        X_test, y_test, _ = _split_table(read_table(test_path, target, numeric=numeric), target,
+                                         test_path, columns=columns, spec=how, log=log)  # fmt: skip
+        files["test"] = str(test_path)
+        sha = hashlib.sha256((sha + sha256_file(test_path)).encode()).hexdigest()
+        return _own_bunch(path.stem, X, y, X_test, y_test, files, sha, **extra)
+    test_size = spec.get("test_size", _DEFAULT_TEST_SIZE)
+    parts = _split_once(X, y, sha, test_size, config.random_state, out, str(path),
+                        task == "classification")  # fmt: skip
+    return _own_bunch(path.stem, *parts, files, sha, **extra)
 
 
 def _sklearn_dataset(name: str):

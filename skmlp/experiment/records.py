@@ -183,13 +183,9 @@ def fit_record_problem(record, key: str | None = None) -> str | None:
     params = record.get("params")
     if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
         return "params is not a table of settings"
-    scores = record.get("scores")
-    if not (
-        isinstance(scores, dict)
-        and _number(scores.get("accuracy"), 0, 1)
-        and _number(scores.get("neg_log_loss"), -1e6, 0)
-    ):
-        return "scores is not an accuracy in [0, 1] and a finite log-loss"
+    problem = _scores_problem(record.get("scores"))
+    if problem:
+        return problem
     for name, (low, high, integer) in _FIT_FIELDS.items():
         if not _number(record.get(name), low, high, integer):
             return f"{name} is not a number in [{low}, {high:g}]"
@@ -201,15 +197,39 @@ def fit_record_problem(record, key: str | None = None) -> str | None:
     return _history_problem(record.get("history", {}))
 
 
+def _scores_problem(scores) -> str | None:
+    """A fold's scores: a classifier's accuracy and log-loss, or a regressor's R², MAE and
+    RMSE (each negated), and at most a few other finite scores (``[search] scoring``)."""
+    if not isinstance(scores, dict) or len(scores) > 8:
+        return "scores is not a table of a few scores"
+    if "accuracy" in scores:
+        if not (_number(scores["accuracy"], 0, 1)
+                and _number(scores.get("neg_log_loss"), -1e6, 0)):  # fmt: skip
+            return "scores is not an accuracy in [0, 1] and a finite log-loss"
+    elif not (
+        _number(scores.get("r2"), -1e12, 1)
+        and _number(scores.get("neg_mean_absolute_error"), -1e300, 0)
+        and _number(scores.get("neg_root_mean_squared_error"), -1e300, 0)
+    ):
+        return "scores is not an accuracy and log-loss, nor an R², MAE and RMSE"
+    if not all(isinstance(k, str) and _number(v, -1e300, 1e300) for k, v in scores.items()):
+        return "a score is not a finite number"
+    return None
+
+
 _REFIT_FIELDS = {
     "fit_time": (0, 1e8, False),
     "n_iter": (0, 10**7, True),
     "n_params": (1, 10**13, True),
-    "train_loss": (0, 1e6, False),
-    "train_accuracy": (0, 1, False),
-    "test_loss": (0, 1e6, False),
-    "test_accuracy": (0, 1, False),
 }
+#: A refit's scores: a classifier's, or a regressor's.
+_REFIT_SCORES = (
+    {"train_loss": (0, 1e6, False), "train_accuracy": (0, 1, False),
+     "test_loss": (0, 1e6, False), "test_accuracy": (0, 1, False)},
+    {"train_r2": (-1e12, 1, False), "train_mae": (0, 1e300, False),
+     "train_rmse": (0, 1e300, False), "test_r2": (-1e12, 1, False),
+     "test_mae": (0, 1e300, False), "test_rmse": (0, 1e300, False)},
+)  # fmt: skip
 
 
 def refit_record_problem(record, key: str) -> str | None:
@@ -222,7 +242,8 @@ def refit_record_problem(record, key: str) -> str | None:
         record["model_sha256"]
     ):
         return "model_sha256 is not a SHA-256"
-    for name, (low, high, integer) in _REFIT_FIELDS.items():
+    fields = _REFIT_FIELDS | _REFIT_SCORES["train_r2" in record]
+    for name, (low, high, integer) in fields.items():
         if not _number(record.get(name), low, high, integer):
             return f"{name} is not a number in [{low}, {high:g}]"
     return _history_problem(record.get("history", {}))

@@ -18,6 +18,7 @@ from .._text import csv_safe, terminal_safe
 from ..architectures import SEED_ARCHITECTURES
 from ._files import read_json, sha256_file, write_with
 from .records import TABLE_BYTES, RecordError, plain_name, read_bytes, refuse_link
+from .tasks import metric_names, report_columns, task_of
 
 __all__ = ["ExperimentResult", "format_results"]
 
@@ -115,10 +116,9 @@ class ExperimentResult:
 
 
 def _ranking_with_test(ranking: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    test = "test_r2" if task_of(results) == "regression" else "test_accuracy"
     frame = ranking.merge(
-        results[["architecture", "test_accuracy", "best"]].rename(
-            columns={"architecture": "candidate"}
-        ),
+        results[["architecture", test, "best"]].rename(columns={"architecture": "candidate"}),
         on="candidate",
         how="left",
     )
@@ -137,13 +137,12 @@ def candidate_row(ranked, mlp_params: dict, refit: dict) -> dict:
         "batch_norm": bool(mlp_params["batch_norm"]),
         "dropout": float(mlp_params["dropout"]),
         "n_params": refit["n_params"],
-        "cv_accuracy_mean": float(ranked["cv_accuracy_mean"]),
-        "cv_accuracy_std": float(ranked["cv_accuracy_std"]),
-        "cv_log_loss_mean": float(ranked["cv_log_loss_mean"]),
-        "train_loss": refit["train_loss"],
-        "train_accuracy": refit["train_accuracy"],
-        "test_loss": refit["test_loss"],
-        "test_accuracy": refit["test_accuracy"],
+        **{
+            k: float(v)
+            for k, v in ranked.items()
+            if k.startswith("cv_") and k.endswith(("_mean", "_std")) and k != "cv_log_loss_std"
+        },
+        **{k: refit[k] for k in metric_names("regression" if "test_r2" in refit else "")},
         "cv_fit_time_s": float(ranked["cv_fit_time_s"]),
         "refit_time_s": refit["fit_time"],
         "epochs_run": refit["n_iter"],
@@ -162,68 +161,66 @@ def csv_table(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False)
 
 
+def _cell(value, fmt: str) -> str:
+    return "-" if value is None or pd.isna(value) else fmt.format(value)
+
+
 def markdown_table(results: pd.DataFrame, ranking: pd.DataFrame, dataset: str, notes=()) -> str:
     """``results.md``: the reported candidates, then every candidate's CV ranking.
 
     ``notes`` (what was read back rather than computed) follow the table. Strings
-    from config files are escaped (:func:`terminal_safe`).
+    from config files are escaped (:func:`terminal_safe`). The score columns are
+    the task's (:func:`.tasks.report_columns`), a chosen ``scoring`` first.
     """
     searched = results["params"].fillna("").astype(str).str.len().gt(0).any() and not set(
         results["architecture"]
     ) <= set(_SEED_ACCURACY)
-    head = (
-        "| model | hidden layers | BN + dropout | params | CV accuracy (%) | CV log-loss "
-        "| train loss | train acc (%) | test loss | test acc (%) | seed test acc (%) |"
-    )
-    lines = [f"# skmlp results: {dataset}", "", head, "|" + " --- |" * 11]
-    for r in results.itertuples():
-        bn = (
-            f"yes, {r.dropout:g}"
-            if r.batch_norm
-            else (f"no, {r.dropout:.2g}" if r.dropout else "no")
-        )
-        seed = f"{r.seed_test_accuracy:.2f}" if dataset == "mnist" and r.seed_test_accuracy else "-"
-        best = " **(best by CV)**" if r.best else ""
-        lines.append(
-            f"| {r.architecture}{best} | {r.hidden_layer_sizes} | {bn} | {r.n_params:,} "
-            f"| {100 * r.cv_accuracy_mean:.2f} ± {100 * r.cv_accuracy_std:.2f} "
-            f"| {r.cv_log_loss_mean:.4f} | {r.train_loss:.4f} | {100 * r.train_accuracy:.2f} "
-            f"| {r.test_loss:.4f} | {100 * r.test_accuracy:.2f} | {seed} |"
-        )
+    columns = report_columns(results)
+    seed = dataset == "mnist" and task_of(results) == "classification"
+    head = ["model", "hidden layers", "BN + dropout", "params", *[h for h, _, _ in columns]]
+    head += ["seed test accuracy"] if seed else []
+    lines = [f"# skmlp results: {dataset}", "", "| " + " | ".join(head) + " |",
+             "|" + " --- |" * len(head)]  # fmt: skip
+    for r in results.to_dict("records"):
+        bn = (f"yes, {r['dropout']:g}" if r["batch_norm"]
+              else (f"no, {r['dropout']:.2g}" if r["dropout"] else "no"))  # fmt: skip
+        best = " **(best by CV)**" if r["best"] else ""
+        cells = [f"{r['architecture']}{best}", r["hidden_layer_sizes"], bn, f"{r['n_params']:,}"]
+        cells += [_cell(r.get(c), f) for _, c, f in columns]
+        cells += [_cell(r.get("seed_test_accuracy"), "{:.2f}%")] if seed else []
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    rank_by = columns[0][0]
     lines += [
         "",
-        "Chosen by mean CV accuracy on the training set; each test figure was computed once.",
+        f"Chosen by mean {rank_by} on the training set; each test figure was computed once.",
         *[f"\nNote: {n}." for n in notes],
     ]
     if searched or len(ranking) > len(results):
-        lines += [
-            "",
-            f"## Every candidate, ranked by CV ({len(ranking)})",
-            "",
-            "| rank | candidate | settings | round | epochs or rows | CV accuracy (%) "
-            "| CV log-loss | fit s |",
-            "|" + " --- |" * 8,
-        ]
-        for r in ranking.head(_RANKING_ROWS).itertuples():
-            resource = "-" if pd.isna(r.resource) else f"{int(r.resource):,}"
-            lines.append(
-                f"| {r.rank_cv} | {r.candidate} | {r.params} | {r.round} | {resource} "
-                f"| {100 * r.cv_accuracy_mean:.2f} ± {100 * r.cv_accuracy_std:.2f} "
-                f"| {r.cv_log_loss_mean:.4f} | {r.cv_fit_time_s:.1f} |"
-            )
+        cv = [(h, c, f) for h, c, f in report_columns(ranking) if c.startswith("cv_")]
+        head = ["rank", "candidate", "settings", "round", "epochs or rows", *[h for h, _, _ in cv]]
+        head.append("fit s")
+        lines += ["", f"## Every candidate, ranked by CV ({len(ranking)})", "",
+                  "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]  # fmt: skip
+        for r in ranking.head(_RANKING_ROWS).to_dict("records"):
+            resource = "-" if pd.isna(r["resource"]) else f"{int(r['resource']):,}"
+            cells = [r["rank_cv"], r["candidate"], r["params"], r["round"], resource]
+            cells += [_cell(r.get(c), f) for _, c, f in cv] + [f"{r['cv_fit_time_s']:.1f}"]
+            lines.append("| " + " | ".join(map(str, cells)) + " |")
         if len(ranking) > _RANKING_ROWS:
             lines.append(f"\n(the other {len(ranking) - _RANKING_ROWS} are in ranking.csv)")
     return terminal_safe("\n".join(lines), keep_newlines=True) + "\n"
 
 
 def draw_plots(
-    out: Path, results, ranking, histories, models, validation_split: bool = False
+    out: Path, results, ranking, histories, models, validation_split: bool = False, sets=None
 ) -> None:
     """Loss curves and weights of the reported models; CV accuracy of the best candidates.
 
     With many candidates the plots show the best: the loss curves of the 12 best refits,
     the CV accuracy of the 15 best candidates (:func:`skmlp.plotting.plot_cv_scores`;
-    ``validation_split``: the scores come from one validation split).
+    ``validation_split``: the scores come from one validation split). A regression
+    run draws, instead of CV accuracy, the best model's test residuals and its
+    predicted against true values (``sets``: the run's data).
     """
     from .. import plotting
 
@@ -232,10 +229,17 @@ def draw_plots(
     # the best first (the results are ranked): at most a dozen panels stay readable
     fig = plotting.plot_loss_curves(dict(list(histories.items())[:_CURVES]))
     write_with(plots / "loss_curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    fig = plotting.plot_cv_scores(
-        _ranking_with_test(ranking, results), validation_split=validation_split
-    )
-    write_with(plots / "cv_accuracy.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    if task_of(results) == "regression":
+        best = models[results.loc[results["best"], "architecture"].iloc[0]]
+        pred = np.asarray(best.predict(sets.X_test), dtype=float).ravel()
+        for name, fig in plotting.plot_regression(np.asarray(sets.y_test, float), pred).items():
+            write_with(plots / f"{name}.png", lambda tmp, f=fig: f.savefig(tmp, format="png",
+                                                                             dpi=110))  # fmt: skip
+    else:
+        fig = plotting.plot_cv_scores(
+            _ranking_with_test(ranking, results), validation_split=validation_split
+        )
+        write_with(plots / "cv_accuracy.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     for name, model in models.items():
         fig = plotting.plot_weight_distributions(model, title=f"Trained weights: {name}")
         write_with(
@@ -298,13 +302,11 @@ def format_results(results: pd.DataFrame) -> str:
                 for b, d in zip(results["batch_norm"], results["dropout"], strict=True)
             ],
             "params": results["n_params"],
-            "CV acc %": (100 * results["cv_accuracy_mean"]).round(2),
-            "± std": (100 * results["cv_accuracy_std"]).round(2),
-            "CV logloss": results["cv_log_loss_mean"].round(4),
-            "train acc %": (100 * results["train_accuracy"]).round(2),
-            "test loss": results["test_loss"].round(4),
-            "test acc %": (100 * results["test_accuracy"]).round(2),
-            "fit s": results["refit_time_s"].round(1),
         }
     )
+    for header, column, fmt in report_columns(results):
+        if header == "train loss":  # the terminal's table keeps to its width
+            continue
+        view[header.replace("accuracy", "acc")] = [_cell(v, fmt) for v in results[column]]
+    view["fit s"] = results["refit_time_s"].round(1)
     return view.to_string(index=False)

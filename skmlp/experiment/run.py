@@ -65,20 +65,29 @@ from .search import (
 
 
 def make_pipeline(
-    pixel_max: float | None = 255.0, scaler: str = "pixels", **mlp_params
+    pixel_max: float | None = 255.0,
+    scaler: str = "pixels",
+    task: str = "classification",
+    tabular: dict | None = None,
+    **mlp_params,
 ) -> Pipeline:
-    """Build the experiment's pipeline: a scaler, then ``MLPClassifier``.
+    """Build the experiment's pipeline: a scaler, then ``MLPClassifier`` (or ``MLPRegressor``).
 
     Parameters
     ----------
     pixel_max : float or None, default=255.0
         Largest pixel value of the data (255 for MNIST, 16 for digits), for
         ``scaler="pixels"``.
-    scaler : {"pixels", "standard", "minmax", "none"}, default="pixels"
+    scaler : {"pixels", "standard", "minmax", "none", "tabular"}, default="pixels"
         The first step: :class:`~skmlp.PixelScaler`, scikit-learn's
-        ``StandardScaler`` or ``MinMaxScaler``, or none.
+        ``StandardScaler`` or ``MinMaxScaler``, none, or
+        :class:`~skmlp.TabularEncoder` (a table's text and blanks).
+    task : {"classification", "regression"}, default="classification"
+        ``MLPClassifier`` or ``MLPRegressor``.
+    tabular : dict or None, default=None
+        The :class:`~skmlp.TabularEncoder`'s settings (``scaler="tabular"``).
     **mlp_params
-        MLPClassifier parameters, over :data:`SEED_SETTINGS`.
+        The estimator's parameters, over :data:`SEED_SETTINGS`.
 
     Returns
     -------
@@ -88,7 +97,8 @@ def make_pipeline(
     """
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-    from .._classifier import MLPClassifier
+    from .._tabular import TabularEncoder
+    from .config import _mlp_class
 
     params = SEED_SETTINGS | mlp_params
     # run every epoch: more epochs without improvement than epochs in all
@@ -98,11 +108,12 @@ def make_pipeline(
         "standard": StandardScaler,
         "minmax": MinMaxScaler,
         "none": None,
+        "tabular": lambda: TabularEncoder(**(tabular or {})),
     }
     if scaler not in steps:
         raise ValueError(f"scaler must be one of {', '.join(steps)}, got {scaler!r}")
     first = [("scale", steps[scaler]())] if steps[scaler] else []
-    return Pipeline([*first, ("mlp", MLPClassifier(**params))])
+    return Pipeline([*first, ("mlp", _mlp_class(task)(**params))])
 
 
 # ----------------------------------------------------------------- the run
@@ -123,6 +134,8 @@ class RunContext:
     notes : list of str
         What the run read back from the folder instead of computing it; every
         report repeats these (:attr:`ExperimentResult.unverified`).
+    info : dict
+        What the data decided: ``task`` (classification or regression).
     """
 
     config: ExperimentConfig
@@ -134,6 +147,7 @@ class RunContext:
     verbose: bool = True
     command: str | None = None
     notes: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)
 
 
 class Sets(NamedTuple):
@@ -234,7 +248,7 @@ def _run_locked(ctx: RunContext) -> ExperimentResult:
     record["cv_fits_ran_on"] = places
     refits = _refit_top(ctx, pipeline, ranked, sets)  # each scored once on the test set
     _choose_best(refits)  # by CV, never by the test set
-    _save(ctx, refits, ranked)
+    _save(ctx, refits, ranked, sets)
     return _report(ctx, record, refits, ranked, started)
 
 
@@ -270,30 +284,60 @@ def _open_folder(ctx: RunContext) -> ExperimentResult | None:
 # -------------------------------------------------- step 1: the data, checked
 def _load_and_check(ctx: RunContext):
     """The training and test sets, every setting checked against them before a fit."""
+    from .._tabular import TabularError
+    from .tabular import class_balance, fit_encoder
+    from .tasks import check_scoring
+
     config = ctx.config
-    data = load_data(config, ctx.data_dir, ctx.out)
-    X_train, y_train = _subsample(data.X_train, data.y_train, config.n_train, config.random_state)
-    X_test, y_test = _subsample(data.X_test, data.y_test, config.n_test, config.random_state)
-    _check_against_data(config, y_train)
+    data = load_data(config, ctx.data_dir, ctx.out, log=ctx.log)
+    task = ctx.info["task"] = data.get("task", "classification")
+    ctx.log(data.get("task_note") or f"task: {task}")
+    problem = config.scoring and check_scoring(config.scoring, task)
+    if problem:  # a scorer of the other task, now that the task is known
+        raise ConfigError(f"{problem} (inferred from the target; set [estimator] task)")
+    strata = task == "classification"
+    X_train, y_train = _subsample(data.X_train, data.y_train, config.n_train,
+                                  config.random_state, strata)  # fmt: skip
+    X_test, y_test = _subsample(data.X_test, data.y_test, config.n_test, config.random_state,
+                                strata)  # fmt: skip
+    _check_against_data(config, y_train, task)
+    n_features = X_train.shape[1]
+    if isinstance(X_train, pd.DataFrame):  # the encoder's width, before any network fits
+        try:
+            n_features = fit_encoder(config, X_train, config.dataset, ctx.log).n_features_out_
+        except TabularError as exc:
+            raise ConfigError(str(exc)) from None
     # the networks' exact size, now that the features and classes are known
-    check_network_memory(config, X_train.shape[1], len(np.unique(y_train)), ctx.n_jobs)
-    unseen = set(np.unique(y_test)) - set(np.unique(y_train))
-    if unseen:
-        raise ValueError(f"the test set has classes the training set lacks: {sorted(unseen)}")
+    n_outputs = len(np.unique(y_train)) if strata else 1
+    check_network_memory(config, n_features, n_outputs, ctx.n_jobs)
+    if strata:
+        ctx.log(class_balance(y_train))
+        unseen = set(np.unique(y_test)) - set(np.unique(y_train))
+        if unseen:
+            raise ValueError(f"the test set has classes the training set lacks: {sorted(unseen)}")
     return data, Sets(X_train, y_train, X_test, y_test)
 
 
-def _subsample(X, y, n, seed):
+def _subsample(X, y, n, seed, stratify=True):
     if n is None or n >= len(y):
         return X, y
     from sklearn.model_selection import train_test_split
 
-    X_sub, _, y_sub, _ = train_test_split(X, y, train_size=n, stratify=y, random_state=seed)
+    X_sub, _, y_sub, _ = train_test_split(
+        X, y, train_size=n, stratify=y if stratify else None, random_state=seed
+    )
     return X_sub, y_sub
 
 
-def _check_against_data(config: ExperimentConfig, y) -> None:
+def _check_against_data(config: ExperimentConfig, y, task: str = "classification") -> None:
     """Settings that depend on the data, checked before any fit."""
+    if task == "regression":
+        n = len(y)
+        if config.validation_size is None and n < 2 * config.cv:
+            raise ValueError(f"cv={config.cv} folds need {2 * config.cv} training rows; got {n}")
+        if np.unique(y).size < 2:
+            raise ValueError(f"the target is the same number in all {n} training rows")
+        return
     counts = np.unique(y, return_counts=True)[1]
     n, k, smallest = len(y), len(counts), int(counts.min())
     if k < 2:
@@ -329,13 +373,17 @@ def _build_pipeline(ctx: RunContext, data) -> Pipeline:
     """The pipeline every candidate shares: the config's scaler and fixed settings."""
     config = ctx.config
     scaler = config.preprocessing
-    if scaler == "auto":
+    if isinstance(data.X_train, pd.DataFrame):
+        scaler = "tabular"
+    elif scaler == "auto":
         scaler = "pixels" if data.pixel_max else "standard"
     if scaler == "pixels" and not data.pixel_max:
         raise ConfigError(f"preprocessing 'pixels' needs image data; {config.dataset} is not")
     return make_pipeline(
         data.pixel_max,
         scaler,
+        ctx.info.get("task", "classification"),
+        config.tabular,
         **{
             "max_iter": config.epochs,
             "batch_size": config.batch_size,
@@ -359,7 +407,7 @@ def _start_record(ctx: RunContext, data, sets: Sets) -> dict:
     )
     ctx.log(
         f"{config.dataset}: {len(y_train)} training and {len(y_test)} test rows, "
-        f"{X_train.shape[1]} features; {config.search} search, {validation}, "
+        f"{X_train.shape[1]} feature columns; {config.search} search, {validation}, "
         f"{config.epochs} epochs; Keras backend {keras.backend.backend()}"
     )
     record = {
@@ -377,6 +425,7 @@ def _start_record(ctx: RunContext, data, sets: Sets) -> dict:
         "versions": versions(),
         "machine": {"platform": platform.platform(), "processor": platform.processor()},
         "seeds": {"folds": config.random_state, "networks": config.random_state},
+        "task": ctx.info.get("task", "classification"),
         "command": ctx.command or " ".join(sys.argv),
         "n_jobs": ctx.n_jobs,
         "complete": False,
@@ -406,7 +455,8 @@ def _search(ctx: RunContext, pipeline: Pipeline, sets: Sets):
     progress = _progress(ctx, sizes, cached, X, y)
     n_jobs = -1 if config.dask_scheduler else ctx.n_jobs  # -1: every worker of the cluster
     with progress_bar(progress["bar"], len(sizes), show=ctx.verbose):
-        search = build_search(config, pipeline, store, n_jobs, progress if ctx.verbose else None)
+        search = build_search(config, pipeline, store, n_jobs, progress if ctx.verbose else None,
+                              task=ctx.info["task"])  # fmt: skip
         cv_start = time.time()
         if config.dask_scheduler:
             places = fit_on_dask(
@@ -424,13 +474,15 @@ def _search(ctx: RunContext, pipeline: Pipeline, sets: Sets):
 def _progress(ctx: RunContext, sizes: list, cached: list, X, y) -> dict:
     """What the fits need to report progress: the plan, its costs, what is already done."""
     config = ctx.config
-    n_features, n_classes = X.shape[1], len(np.unique(y))
+    task = ctx.info.get("task", "classification")
+    n_features = X.shape[1]
+    n_classes = len(np.unique(y)) if task == "classification" else 1
     if config.space is None:  # the seed's architectures, each for every fold
         n_splits = len(sizes) // len(config.archs)
         costs = [a.n_params(n_features, n_classes) for a in config.archs for _ in range(n_splits)]
     else:
         costs = [_network_cost(config, n_features, n_classes) * s for s in sizes]
-    split = next(splitter(config).split(X, y))[0]
+    split = next(splitter(config, task).split(X, y))[0]
     return {
         "total": len(sizes),
         "fit_params": costs,
@@ -450,7 +502,7 @@ def _progress(ctx: RunContext, sizes: list, cached: list, X, y) -> dict:
 def _rank(ctx: RunContext, search, pipeline: Pipeline, seconds: float) -> Ranked:
     """Every candidate's CV scores at the last round it reached, best first."""
     cv_results = pd.DataFrame(search.cv_results_)
-    ranking = rank_candidates(search, pipeline, ctx.out / "fits", ctx.config)
+    ranking = rank_candidates(search, pipeline, ctx.out / "fits", ctx.config, ctx.info["task"])
     cv_results.insert(0, "candidate", cv_candidate_names(search, ranking, ctx.config))
     return Ranked(ranking, cv_results, seconds)
 
@@ -527,10 +579,9 @@ def _refit(ctx: RunContext, name: str, pipeline: Pipeline, sets: Sets) -> tuple[
         save(model, model_path)
     record["model_sha256"] = sha256_file(model_path)
     write_json(record_path, record)
-    log(
-        f"  refit {name}: {fit_time:.1f}s, test accuracy {100 * record['test_accuracy']:.2f}% "
-        "(reported, not used for selection)"
-    )
+    score = (f"test R² {record['test_r2']:.4f}" if "test_r2" in record
+             else f"test accuracy {100 * record['test_accuracy']:.2f}%")  # fmt: skip
+    log(f"  refit {name}: {fit_time:.1f}s, {score} (reported, not used for selection)")
     return record, model
 
 
@@ -543,7 +594,7 @@ def _choose_best(refits: Refits) -> None:
 
 
 # ---------------------------------------------------- step 8: the artefacts
-def _save(ctx: RunContext, refits: Refits, ranked: Ranked) -> None:
+def _save(ctx: RunContext, refits: Refits, ranked: Ranked, sets: Sets) -> None:
     """The best model, the tables and the plots, each written atomically."""
     out, results, best_model = ctx.out, refits.results, refits.models[refits.best]
     # safe to share and to load: the very bytes of the refit whose scores are reported
@@ -558,7 +609,7 @@ def _save(ctx: RunContext, refits: Refits, ranked: Ranked) -> None:
     if ctx.plots:
         draw_plots(
             out, results, public, refits.histories, refits.models,
-            validation_split=ctx.config.validation_size is not None,
+            validation_split=ctx.config.validation_size is not None, sets=sets,
         )  # fmt: skip
 
 
@@ -582,7 +633,7 @@ def _report(
         unverified=list(ctx.notes),
     )
     write_json(out / "run.json", record)
-    ctx.log(f"best by CV accuracy: {refits.best}; artefacts in {out}")
+    ctx.log(f"best by CV {_rank_name(ctx)}: {refits.best}; artefacts in {out}")
     return ExperimentResult(
         refits.results,
         ranked.cv_results,
@@ -594,6 +645,12 @@ def _report(
         ranking=ranked.public,
         unverified=list(ctx.notes),
     )
+
+
+def _rank_name(ctx: RunContext) -> str:
+    """What the candidates were ranked by, in words."""
+    task = ctx.info.get("task", "classification")
+    return ctx.config.scoring or ("R²" if task == "regression" else "accuracy")
 
 
 # ---------------------------------------------------- the search's helpers

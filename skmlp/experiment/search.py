@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import (
     GridSearchCV,
+    KFold,
     ParameterGrid,
     RandomizedSearchCV,
+    ShuffleSplit,
     StratifiedKFold,
     StratifiedShuffleSplit,
 )
@@ -39,6 +40,7 @@ from .._progress import ProgressBar, estimate_left
 from ..architectures import SEED_ARCHITECTURES, Architecture, param_grid
 from ._files import sha256_arrays, write_json
 from .records import RecordError, fit_records, load_fit_record
+from .tasks import FOLD_SCORES, cv_columns, fold_scores, rank_metric
 
 __all__ = ["build_search", "make_search", "rank_candidates"]
 
@@ -83,12 +85,15 @@ class _ResumableFit(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     the client writes the store.
     """
 
-    def __init__(self, estimator, store=None, progress=None, done=None, channel=None):
+    def __init__(self, estimator, store=None, progress=None, done=None, channel=None,
+                 task="classification", scoring=None):  # fmt: skip
         self.estimator = estimator
         self.store = store
         self.progress = progress
         self.done = done
         self.channel = channel
+        self.task = task
+        self.scoring = scoring
 
     def fit(self, X, y):
         key = fit_key(self.estimator, X, y)
@@ -146,12 +151,7 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
     if estimator.record_ is not None:
         return estimator.record_["scores"]
     inner = estimator.estimator_
-    proba = inner.predict_proba(X)
-    classes = inner.classes_
-    scores = {
-        "accuracy": float(accuracy_score(y, classes[proba.argmax(axis=1)])),
-        "neg_log_loss": float(-log_loss(y, proba, labels=classes)),
-    }
+    scores = fold_scores(estimator.task, inner, X, y, estimator.scoring)
     mlp = inner[-1] if isinstance(inner, Pipeline) else inner
     worker = dask_worker()
     record = {
@@ -181,9 +181,11 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
     return scores
 
 
-def _accuracy_scorer(estimator: _ResumableFit, X, y) -> float:
-    """The halving searches take one score: accuracy (the log-loss is stored too)."""
-    return _resumable_scorer(estimator, X, y)["accuracy"]
+def _rank_scorer(estimator: _ResumableFit, X, y) -> float:
+    """The halving searches take one score: ``scoring``'s, else accuracy or R² (the
+    other scores are stored too)."""
+    name = estimator.scoring or FOLD_SCORES[estimator.task][0]
+    return _resumable_scorer(estimator, X, y)[name]
 
 
 # ---------------------------------------------------------------- progress
@@ -333,13 +335,16 @@ class _StoredGridSearchCV(GridSearchCV):
             return super().fit(X, y, **params)
 
 
-def splitter(config):
-    """The config's validation scheme: stratified folds, or one stratified split."""
+def splitter(config, task: str = "classification"):
+    """The config's validation scheme: folds, or one split; stratified for classes."""
+    classes = task == "classification"
     if config.validation_size is not None:
-        return StratifiedShuffleSplit(
+        return (StratifiedShuffleSplit if classes else ShuffleSplit)(
             n_splits=1, test_size=config.validation_size, random_state=config.random_state
         )
-    return StratifiedKFold(n_splits=config.cv, shuffle=True, random_state=config.random_state)
+    return (StratifiedKFold if classes else KFold)(
+        n_splits=config.cv, shuffle=True, random_state=config.random_state
+    )
 
 
 def _space(config) -> list[dict]:
@@ -350,7 +355,8 @@ def _resource(config) -> str:
     return _PREFIX + "max_iter" if config.resource == "epochs" else "n_samples"
 
 
-def build_search(config, pipeline: Pipeline, store: Path, n_jobs, progress=None):
+def build_search(config, pipeline: Pipeline, store: Path, n_jobs, progress=None,
+                 task: str = "classification"):  # fmt: skip
     """The config's search over ``pipeline``, each fit resumable from ``store``.
 
     Parameters
@@ -365,6 +371,8 @@ def build_search(config, pipeline: Pipeline, store: Path, n_jobs, progress=None)
         Parallel fits.
     progress : dict or None, default=None
         Progress reporting (see :func:`report_progress`).
+    task : {"classification", "regression"}, default="classification"
+        What the folds are scored on (:mod:`.tasks`).
 
     Returns
     -------
@@ -374,10 +382,11 @@ def build_search(config, pipeline: Pipeline, store: Path, n_jobs, progress=None)
     """
     Path(store).mkdir(parents=True, exist_ok=True)
     # absolute: a Dask worker may run in another folder
-    wrapper = _ResumableFit(pipeline, store=str(Path(store).resolve()), progress=progress)
+    wrapper = _ResumableFit(pipeline, store=str(Path(store).resolve()), progress=progress,
+                            task=task, scoring=config.scoring)  # fmt: skip
     # no train scores: the halving searches ask for them by default
     common = dict(
-        cv=splitter(config),
+        cv=splitter(config, task),
         refit=False,
         n_jobs=n_jobs,
         error_score="raise",
@@ -403,7 +412,7 @@ def build_search(config, pipeline: Pipeline, store: Path, n_jobs, progress=None)
         factor=config.factor,
         min_resources=config.min_resources or "exhaust",
         random_state=config.random_state,
-        scoring=_accuracy_scorer,
+        scoring=_rank_scorer,
         **common,
     )
     if config.resource == "epochs":
@@ -461,7 +470,8 @@ def cv_candidate_names(search, ranking: pd.DataFrame, config) -> list[str]:
     return [by_id[candidate_id(_searched(p, resource))] for p in search.cv_results_["params"]]
 
 
-def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataFrame:
+def rank_candidates(search, pipeline: Pipeline, store: Path, config,
+                    task: str = "classification") -> pd.DataFrame:  # fmt: skip
     """Each candidate's CV scores at the last round it reached, best first.
 
     The scores come from the fits' stored records (a replayed fold reports no
@@ -472,8 +482,11 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
     pandas.DataFrame
         One row per candidate: ``candidate`` (a name), ``params`` (its
         searched settings), ``round``, ``resource`` (epochs or training rows of
-        its last round), ``cv_accuracy_mean``, ``cv_accuracy_std``,
-        ``cv_log_loss_mean``, ``cv_fit_time_s``, ``n_params``, ``rank_cv``.
+        its last round), the mean and std of each fold score
+        (:func:`.tasks.cv_columns`: ``cv_accuracy_mean``, ``cv_log_loss_mean``, or
+        ``cv_r2_mean``, ``cv_mae_mean``, ``cv_rmse_mean``, and ``[search] scoring``'s),
+        ``cv_fit_time_s``, ``n_params``, ``rank_cv``; sorted by the last round
+        reached, then ``scoring`` (else accuracy or R²).
     """
     cv = search.cv_results_
     resource = _halving_resource(config)
@@ -500,25 +513,22 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
         folds = sorted(folds, key=lambda r: -r.get("n_train", 0))[:n_splits]
         if len(folds) < n_splits:
             missing[name] = f"{len(folds)} of {n_splits} folds"
-        acc = [r["scores"]["accuracy"] for r in folds]
-        loss = [-r["scores"]["neg_log_loss"] for r in folds]
         rows.append(
             {
                 "candidate": name,
                 "params": _describe(searched),
                 "round": itr,
                 "resource": int(cv["n_resources"][i]) if "n_resources" in cv else None,
-                "cv_accuracy_mean": float(np.mean(acc)) if acc else float("nan"),
-                "cv_accuracy_std": float(np.std(acc)) if acc else float("nan"),
-                "cv_log_loss_mean": float(np.mean(loss)) if loss else float("nan"),
+                **cv_columns([r["scores"] for r in folds]),
                 "cv_fit_time_s": float(np.mean([r["fit_time"] for r in folds])) if folds else 0.0,
                 "n_params": int(folds[0]["n_params"]) if folds else 0,
                 "_params": searched,
             }
         )
+    column, higher = rank_metric(task, config.scoring)
     for row in rows:
-        if not all(math.isfinite(row[c]) for c in ("cv_accuracy_mean", "cv_log_loss_mean")):
-            missing.setdefault(row["candidate"], "a score is not a number")
+        if not math.isfinite(row.get(column, math.nan)):
+            missing.setdefault(row["candidate"], f"{column} is not a number")
     if missing:
         named = ", ".join(f"{name} ({why})" for name, why in missing.items())
         raise RecordError(
@@ -527,9 +537,12 @@ def rank_candidates(search, pipeline: Pipeline, store: Path, config) -> pd.DataF
             "candidate is chosen (run the same command again to fit what is missing)"
         )
     table = pd.DataFrame(rows)
+    ties = (
+        ["cv_log_loss_mean"] if "cv_log_loss_mean" in table and column != "cv_log_loss_mean" else []
+    )
     table = table.sort_values(
-        ["round", "cv_accuracy_mean", "cv_log_loss_mean"],
-        ascending=[False, False, True],
+        ["round", column, *ties],
+        ascending=[False, not higher, *[True] * len(ties)],
         kind="stable",
     ).reset_index(drop=True)
     table["rank_cv"] = np.arange(1, len(table) + 1)

@@ -12,34 +12,22 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.metrics import accuracy_score, log_loss
 
 from ._files import read_json, sha256_file
 from .records import RecordError, plain_name, refit_record_problem
+from .tasks import metric_names, refit_metrics, task_of
 
-#: The figures of a refit recomputed from its model.
-METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
-#: Columns a finished run's results.csv must hold.
-_RESULT_COLUMNS = ("architecture", "best", "rank_cv", *METRICS)
+#: The figures of a classifier's refit recomputed from its model (a regressor's:
+#: :func:`.tasks.metric_names`).
+METRICS = metric_names("classification")
+#: Columns a finished run's results.csv must hold besides its task's figures.
+_RESULT_COLUMNS = ("architecture", "best", "rank_cv")
 
 
 def model_metrics(model, sets) -> dict:
-    """Log-loss and accuracy of a fitted pipeline on the training and test sets."""
-    classes = model[-1].classes_
-
-    def scores(X, y):
-        proba = model.predict_proba(X)
-        pred = classes[proba.argmax(axis=1)]
-        return float(log_loss(y, proba, labels=classes)), float(accuracy_score(y, pred))
-
-    train_loss, train_acc = scores(sets.X_train, sets.y_train)
-    test_loss, test_acc = scores(sets.X_test, sets.y_test)
-    return {
-        "train_loss": train_loss,
-        "train_accuracy": train_acc,
-        "test_loss": test_loss,
-        "test_accuracy": test_acc,
-    }
+    """The figures of a fitted pipeline on the training and test sets: log-loss and
+    accuracy of a classifier, R², MAE and RMSE of a regressor."""
+    return refit_metrics(model, sets)
 
 
 def _close(recorded, computed: float, name: str, n_rows: int) -> bool:
@@ -57,7 +45,7 @@ def _close(recorded, computed: float, name: str, n_rows: int) -> bool:
 
 def check_metrics(recorded: dict, computed: dict, sets, path, name: str) -> None:
     """Refuse ``path`` if a figure it records for ``name`` is not what the model scores."""
-    for metric in METRICS:
+    for metric in computed:
         n_rows = len(sets.y_train if metric.startswith("train") else sets.y_test)
         if not _close(recorded.get(metric), computed[metric], metric, n_rows):
             raise RecordError(
@@ -99,7 +87,8 @@ def verify_finished(out, result, sets) -> None:
     from .._persistence import load
 
     path, results = out / "results.csv", result.results
-    missing = [c for c in _RESULT_COLUMNS if c not in results.columns]
+    wanted = (*_RESULT_COLUMNS, *metric_names(task_of(results)))
+    missing = [c for c in wanted if c not in results.columns]
     if missing or not 1 <= len(results) <= 1000:
         raise RecordError(f"{path}: not a results table of skmlp (columns or rows missing)")
     names = [plain_name(n, path) for n in results["architecture"]]

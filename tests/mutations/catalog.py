@@ -32,6 +32,7 @@ PERS = "tests/test_persistence.py::"
 EXP = "tests/test_experiment.py::"
 DROPIN = "tests/test_dropin_defaults.py::"
 EXPORT = "tests/test_export.py::"
+TAB = "tests/test_tabular.py::"
 RESTORE = "        if self._best_weights is not None:\n            self.model.set_weights("
 NO_RESTORE = "        if False:\n            self.model.set_weights("
 
@@ -490,5 +491,48 @@ MUTATIONS: list[Mutation] = [
         "    if os.path.islink(out):",
         "    if False:",
         (EXPORT + "test_output_rules",),
+    ),
+    # ---------------------------------------------------- issue 27: tables
+    Mutation(
+        "tabular-unseen-category-as-the-first",
+        "skmlp/_tabular.py",
+        "            rows = np.flatnonzero(codes >= 0)",
+        "            rows = np.flatnonzero(codes >= -1)",
+        (TAB + "test_encoder_computes_what_a_column_transformer_does",),
+    ),
+    Mutation(
+        "tabular-no-missing-indicators",
+        "skmlp/_tabular.py",
+        "[c for c, m in zip(frame.columns, missing.any(axis=0), strict=True) if m]",
+        "[]",
+        (TAB + "test_encoder_computes_what_a_column_transformer_does",),
+    ),
+    Mutation(
+        "tabular-extra-columns-ignored",
+        "skmlp/_tabular.py",
+        "        if extra:",
+        "        if False:",
+        (TAB + "test_column_order_unseen_categories_and_named_refusals",),
+    ),
+    Mutation(
+        "tabular-state-not-cross-checked",
+        "skmlp/_persistence/_state.py",
+        '        schema["consistent"](state, where)',
+        "        pass",
+        (TAB + "test_hostile_tabular_state_is_refused",),
+    ),
+    Mutation(
+        "tabular-settings-unchecked",
+        "skmlp/experiment/config.py",
+        "        check_settings(self)",
+        "        pass",
+        (TAB + "test_config_errors_are_one_line",),
+    ),
+    Mutation(
+        "tabular-missing-target-not-refused",
+        "skmlp/experiment/tabular.py",
+        "    if not drop:",
+        "    if False:",
+        (TAB + "test_data_errors_are_one_line_before_any_fit",),
     ),
 ]
