@@ -45,10 +45,11 @@ CALLBACKS_PARAMS_DOC = """
         = True`` ends the fit (``n_iter_`` and ``loss_curve_`` end there too).
         ``self.model`` is the network being trained, holding the current
         weights (on TensorFlow a shared engine copy of ``model_``); after the
-        fit a callback holds no model. Batch-level hooks run on TensorFlow's and
-        sparse inputs' Keras ``fit`` only; the fused JAX epoch and ``"lbfgs"``
-        (where one iteration is an epoch and ``logs`` hold ``"loss"`` only)
-        refuse a callback that uses them. ``keras.callbacks.BackupAndRestore``
+        fit a callback holds no model. Batch-level hooks run where Keras'
+        ``fit`` trains (TensorFlow, where Keras calls them once per compiled
+        call of up to 32 minibatches, and large sparse inputs); the fused JAX
+        epoch and ``"lbfgs"`` (where one iteration is an epoch and ``logs``
+        hold ``"loss"`` only) refuse a callback that uses them. ``keras.callbacks.BackupAndRestore``
         resumes an interrupted fit, the estimator's own counters included.
         Callbacks are copied by :func:`~sklearn.base.clone` and pickled with the
         estimator, but not stored in ``.skmlp`` files (:func:`skmlp.save` stores
@@ -128,15 +129,21 @@ def detach(callbacks) -> None:
 
 
 def fit_callbacks(est, monitor, *, incremental: bool) -> list:
-    """The callbacks of a stochastic fit: ``monitor``, the user's, and their backups."""
-    user = check_callbacks(est.callbacks)
-    backups = [cb for cb in user if isinstance(cb, keras.callbacks.BackupAndRestore)]
-    if backups and incremental:
-        raise ValueError(
-            "BackupAndRestore resumes an interrupted fit; partial_fit trains one epoch "
-            "per call and cannot use it."
-        )
-    return [monitor, *user, *(EstimatorBackup(est, monitor, cb.backup_dir) for cb in backups)]
+    """The callbacks of a fit: ``monitor`` (``None`` for L-BFGS), then the user's.
+
+    Each Keras ``BackupAndRestore`` gets an :class:`EstimatorBackup` just before it.
+    """
+    callbacks = [monitor]
+    for callback in check_callbacks(est.callbacks):
+        if isinstance(callback, keras.callbacks.BackupAndRestore):
+            if monitor is None or incremental:
+                raise ValueError(
+                    "BackupAndRestore resumes an interrupted fit of solver='adam' or 'sgd'; "
+                    f"{'partial_fit' if incremental else 'solver=lbfgs'} cannot resume."
+                )
+            callbacks.append(EstimatorBackup(est, monitor, callback.backup_dir))
+        callbacks.append(callback)
+    return callbacks
 
 
 # ------------------------------------------------------------- backups
@@ -148,8 +155,8 @@ _BOOKKEEPING = {
 }  # fmt: skip
 #: Largest backup file read back (the history of 10^5 epochs fits easily).
 MAX_BACKUP_BYTES = 256 * 2**20
-STATE_FILE = "skmlp_estimator.json"
-ARRAYS_FILE = "skmlp_estimator.npz"
+#: Backup files: ``skmlp_estimator_<slot>.json`` and ``.npz``, slot = epoch % 2.
+STATE_STEM = "skmlp_estimator_"
 
 
 class BackupError(ValueError):
@@ -192,11 +199,13 @@ class EstimatorBackup(keras.callbacks.Callback):
     Keras' ``BackupAndRestore`` saves the network's weights and the optimizer's
     state after every epoch and restores them when a fit starts again, and the
     fit then starts at the epoch after the last saved one. This callback, run
-    after it, saves into the same folder what the estimator itself keeps: its
-    counters and curves (``n_iter_``, ``t_``, ``loss_curve_``, the stopping
+    just before it, saves into the same folder what the estimator itself keeps:
+    its counters and curves (``n_iter_``, ``t_``, ``loss_curve_``, the stopping
     rule's counters, the learning-rate schedule), the network's other state
     (dropout's seed generators) and, with early stopping, the best epoch's
-    weights; and restores them at the start of a resumed fit.
+    weights; and restores them as the resumed fit's first epoch begins. It
+    keeps the last two epochs' backups, so that whichever epoch Keras' backup
+    holds (a fit killed between the two saves) is found.
 
     Parameters
     ----------
@@ -211,56 +220,67 @@ class EstimatorBackup(keras.callbacks.Callback):
     def __init__(self, est, monitor, backup_dir):
         super().__init__()
         self.est, self.monitor = est, monitor
-        self.state_path = os.path.join(str(backup_dir), STATE_FILE)
-        self.arrays_path = os.path.join(str(backup_dir), ARRAYS_FILE)
+        self.backup_dir = str(backup_dir)
+        self._first = True
 
-    def on_train_begin(self, logs=None):
-        epoch = getattr(self.model, "_initial_epoch", None)
-        if not epoch:
-            return  # nothing restored: a fresh fit
-        if not os.path.exists(self.state_path):
+    def _paths(self, epoch: int) -> tuple[str, str]:
+        """The two files of the backup after ``epoch`` epochs (two slots: the last two epochs)."""
+        stem = os.path.join(self.backup_dir, f"{STATE_STEM}{epoch % 2}")
+        return stem + ".json", stem + ".npz"
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # after every callback's on_train_begin: Keras' restore has set the first epoch
+        first, self._first = self._first, False
+        if not first or epoch == 0:
+            return
+        state_path, arrays_path = self._paths(epoch)
+        if not os.path.exists(state_path):
             raise BackupError(
-                f"{self.state_path}: missing, but Keras' backup beside it is at epoch {epoch}"
+                f"{state_path}: missing, but Keras' backup beside it is at epoch {epoch}"
             )
-        state = json.loads(_read_checked(self.state_path).decode("utf-8"))
-        state = _check_bookkeeping(state, self.state_path)
+        try:
+            state = json.loads(_read_checked(state_path).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise BackupError(f"{state_path}: not JSON ({error})") from None
+        state = _check_bookkeeping(state, state_path)
         if state["epoch"] != epoch:
             raise BackupError(
-                f"{self.state_path}: at epoch {state['epoch']}, but Keras' backup beside it "
-                f"is at epoch {epoch} (interrupted between the two saves)"
+                f"{state_path}: at epoch {state['epoch']}, but Keras' backup beside it "
+                f"is at epoch {epoch}"
             )
-        self._restore_arrays()
+        self._restore_arrays(arrays_path)
         schedule = state.pop("schedule")
         del state["epoch"]
         for key, value in state.items():
             setattr(self.est, key, value)
-        if set(schedule) == set(vars(self.est._optimizer)):
-            vars(self.est._optimizer).update(schedule)
+        if set(schedule) != set(vars(self.est._optimizer)):
+            raise BackupError(f"{state_path}: the learning-rate schedule is malformed")
+        vars(self.est._optimizer).update(schedule)
         self.model.optimizer.learning_rate = self.est._optimizer.learning_rate
 
-    def _restore_arrays(self):
-        raw = io.BytesIO(_read_checked(self.arrays_path))
+    def _restore_arrays(self, path):
+        raw = io.BytesIO(_read_checked(path))
         try:
             with zipfile.ZipFile(raw) as archive:  # the budget, before anything is unpacked
                 if sum(info.file_size for info in archive.infolist()) > MAX_BACKUP_BYTES:
-                    raise BackupError(f"{self.arrays_path}: unpacks to more than the limit")
+                    raise BackupError(f"{path}: unpacks to more than the limit")
             with np.load(raw, allow_pickle=False) as data:
                 arrays = dict(data)
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             if isinstance(error, BackupError):
                 raise
-            raise BackupError(f"{self.arrays_path}: unreadable ({error})") from None
+            raise BackupError(f"{path}: unreadable ({error})") from None
         others = self.model.non_trainable_variables
         n_best = len(arrays) - len(others)
         expected = {f"state_{i}" for i in range(len(others))}
         expected |= {f"best_{i}" for i in range(n_best)}
         if set(arrays) != expected or n_best not in (0, len(self.model.weights)):
-            raise BackupError(f"{self.arrays_path}: does not match this network's state")
+            raise BackupError(f"{path}: does not match this network's state")
         best = [arrays[f"best_{i}"] for i in range(n_best)]
         for i, variable in enumerate(others):
             value = arrays[f"state_{i}"]
             if value.shape != tuple(variable.shape):
-                raise BackupError(f"{self.arrays_path}: array {i} has the wrong shape")
+                raise BackupError(f"{path}: array {i} has the wrong shape")
             variable.assign(value)
         if best:
             self.monitor._best_weights = best
@@ -277,5 +297,7 @@ class EstimatorBackup(keras.callbacks.Callback):
             arrays[f"best_{i}"] = value
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        atomic_write_bytes(self.arrays_path, buffer.getvalue())
-        atomic_write_bytes(self.state_path, json.dumps(state, default=float).encode("utf-8"))
+        state_path, arrays_path = self._paths(epoch + 1)
+        # arrays first: a state file names an epoch whose arrays are complete
+        atomic_write_bytes(arrays_path, buffer.getvalue())
+        atomic_write_bytes(state_path, json.dumps(state, default=float).encode("utf-8"))
