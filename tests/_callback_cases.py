@@ -76,8 +76,9 @@ def epoch_logs():
     fused_fit = epochs.fused_fit
     epochs.fused_fit = lambda *a, **k: calls.append(1) or fused_fit(*a, **k)
     X, y = _data(300)
-    clf = MLPClassifier((16,), solver="sgd", momentum=0.0, learning_rate_init=0.1, batch_size=50,
-                        shuffle=False, monitor_validation=True, max_iter=1, random_state=0)  # fmt: skip
+    clf = MLPClassifier((16,), solver="sgd", momentum=0.0, learning_rate_init=0.1,
+                        batch_size=50, shuffle=False, monitor_validation=True, max_iter=1,
+                        random_state=0)  # fmt: skip
     clf.fit(X, y)
     rng = np.random.RandomState(0)
     clf.model_.set_weights([rng.uniform(-0.3, 0.3, w.shape) for w in clf.model_.get_weights()])

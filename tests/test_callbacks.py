@@ -129,7 +129,7 @@ def test_batch_hooks_run_on_keras_fit_and_are_refused_where_they_cannot():
         MLPClassifier((8,), solver="lbfgs", max_iter=2, callbacks=hook).fit(X, y)
     clf = MLPClassifier((8,), max_iter=2, batch_size=50, callbacks=hook)
     if keras.backend.backend() == "jax":
-        with pytest.raises(ValueError, match="on_train_batch_end.*fused JAX epoch"):
+        with pytest.raises(ValueError, match=r"on_train_batch_end.*fused JAX epoch"):
             clf.fit(X, y)
     else:
         # Keras calls them once per compiled call of up to 32 minibatches (its
