@@ -10,7 +10,7 @@ the learning-rate schedules in :mod:`skmlp._schedules`, L-BFGS in
 :mod:`skmlp._training.lbfgs` and the fused JAX epoch in :mod:`skmlp._training.fused`.
 
 This is the only module of skmlp that imports scikeras. scikeras 0.13 supplies the
-model life cycle (building through ``_keras_build_fn``, callbacks) and the
+model life cycle (building through ``_keras_build_fn``) and the
 pickling of Keras models that joblib relies on; skmlp owns everything that
 scikeras gets wrong or leaves out on current scikit-learn. Replacing scikeras
 means replacing this module only.
