@@ -232,3 +232,31 @@ def test_backups_resume_in_process_and_hostile_ones_are_refused(tmp_path):
     clf = fit()
     assert clf.n_iter_ == 4 and len(clf.loss_curve_) == 4 and clf.t_ == 4 * len(X)
     assert not backup.exists()
+
+
+def test_large_sparse_inputs_call_the_callbacks(monkeypatch):
+    import scipy.sparse as sp
+
+    import skmlp._training.sparse as sparse
+
+    monkeypatch.setattr(sparse, "SPARSE_DENSE_BYTES", 0)  # every sparse X is "large"
+    seen, batches = [], []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(logs),
+        on_train_batch_end=lambda batch, logs: batches.append(batch),
+    )
+    clf = MLPClassifier((8,), max_iter=2, batch_size=100, monitor_validation=True,
+                        random_state=0, callbacks=record).fit(sp.csr_matrix(X), y)  # fmt: skip
+    assert [logs["loss"] for logs in seen] == pytest.approx(clf.loss_curve_)
+    assert [logs["val_accuracy"] for logs in seen] == clf.validation_scores_
+    assert batches  # Keras' fit calls the batch hooks on this path
+
+
+def test_a_pickle_from_before_the_callbacks_parameter_loads():
+    clf = MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+    state = clf.__getstate__()
+    del state["params"]["callbacks"]
+    old = MLPClassifier.__new__(MLPClassifier)
+    old.__setstate__(state)
+    assert old.callbacks is None
+    np.testing.assert_array_equal(old.predict(X), clf.predict(X))
