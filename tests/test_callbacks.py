@@ -229,7 +229,9 @@ def test_backups_resume_in_process_and_hostile_ones_are_refused(tmp_path):
         fit()
     state.unlink()
     state.write_bytes(good)
-    clf = fit()
+    begun = []
+    clf = fit(keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: begun.append(e)))
+    assert begun == [2, 3]  # resumed: the two epochs left
     assert clf.n_iter_ == 4 and len(clf.loss_curve_) == 4 and clf.t_ == 4 * len(X)
     assert not backup.exists()
 
