@@ -10,7 +10,7 @@ the learning-rate schedules in :mod:`skmlp._schedules`, L-BFGS in
 :mod:`skmlp._training.lbfgs` and the fused JAX epoch in :mod:`skmlp._training.fused`.
 
 This is the only module of skmlp that imports scikeras. scikeras 0.13 supplies the
-model life cycle (building through ``_keras_build_fn``, callbacks) and the
+model life cycle (building through ``_keras_build_fn``) and the
 pickling of Keras models that joblib relies on; skmlp owns everything that
 scikeras gets wrong or leaves out on current scikit-learn. Replacing scikeras
 means replacing this module only.
@@ -40,6 +40,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _backend, _pickling, _surface
 from ._backend import quiet_backend_deprecations as _quiet_backend_deprecations
+from ._callbacks import CALLBACKS_CONSTRAINT, CALLBACKS_PARAMS_DOC, fit_callbacks
 from ._model import (
     NETWORK_CONSTRAINTS,
     NETWORK_PARAMS_DOC,
@@ -136,6 +137,7 @@ PARAMETER_CONSTRAINTS = {
     "max_fun": [Interval(Integral, 1, None, closed="left")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "monitor_validation": ["boolean"],
+    "callbacks": [None, CALLBACKS_CONSTRAINT],
     **NETWORK_CONSTRAINTS,
 }
 
@@ -345,7 +347,6 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         self._build_seed = seed
         with _backend.keras_seed(seed):
             self.model_ = self._keras_build_fn(self._get_metadata())
-        self._initialize_callbacks()
 
     # --------------------------------------------------------------- fitting
     def fit(self, X, y, sample_weight=None):
@@ -510,7 +511,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
             epochs=epochs,
             shuffle=shuffle,
             validation=validation,
-            callbacks=[monitor, *self._fit_callbacks],
+            callbacks=fit_callbacks(self, monitor, incremental=incremental),
             incremental=incremental,
             seed=(seed + self.t_) % _backend.MAX_SEED,
             compile_only=compile_only,
@@ -539,6 +540,7 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
             max_fun=self.max_fun,
             tol=self.tol,
             verbose=self.verbose,
+            callbacks=fit_callbacks(self, None, incremental=False)[1:],
         )
         self.history_["loss"].append(self.loss_)
         self.best_loss_ = self.loss_
@@ -578,7 +580,6 @@ class BaseMultilayerPerceptron(BaseWrapper, metaclass=ABCMeta):
         self._hidden = tuple(int(w) for w in self._hidden)
         self._optimizer = None
         self.model_ = model
-        self._initialize_callbacks()
         self._set_fitted_attributes()
         return self
 
@@ -700,6 +701,7 @@ default="constant"
         batch-normalisation parameters are not decayed. Not with ``"lbfgs"``.
     """
     + NETWORK_PARAMS_DOC
+    + CALLBACKS_PARAMS_DOC
 )
 
 #: The fitted attributes both estimators share (``{attributes}`` in docstrings).

@@ -121,6 +121,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         input_dropout=0.0,
         max_norm=None,
         weight_decay=0.0,
+        callbacks=None,
     ):
         self._store_params(locals())
 

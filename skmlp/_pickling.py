@@ -85,6 +85,8 @@ def set_estimator_state(est, state) -> None:
     if not isinstance(state, dict) or state.get("skmlp_pickle") != PICKLE_VERSION:
         raise ModelFileError(f"{where}: not a state this skmlp writes (version {PICKLE_VERSION})")
     params = state.get("params")
+    if isinstance(params, dict) and "callbacks" not in params:
+        params = {**params, "callbacks": None}  # pickled before skmlp had callbacks
     known = set(type(est)._get_param_names())
     if not isinstance(params, dict) or set(params) != known:
         raise ModelFileError(f"{where}: the parameters are not {type(est).__name__}'s")

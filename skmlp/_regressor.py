@@ -114,6 +114,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         input_dropout=0.0,
         max_norm=None,
         weight_decay=0.0,
+        callbacks=None,
     ):
         self._store_params(locals())
 

@@ -112,6 +112,7 @@ class ConvergenceMonitor(keras.callbacks.Callback):
                 est.model_.set_weights(self.model.get_weights())
             score = est._validation_score(*self.validation)
             history.setdefault(f"val_{est._score_name}", []).append(score)
+            logs[f"val_{est._score_name}"] = score  # the user's callbacks come after this one
             if self.early_stopping and est.verbose:
                 print(f"Validation score: {score:f}")
         improved = update_no_improvement_count(est, self.early_stopping, score)

@@ -189,7 +189,7 @@ PUBLIC_METHODS = {
     "set_fit_request", "set_params", "set_partial_fit_request", "set_score_request",
 }  # fmt: skip
 SHARED_PARAMS = {
-    "activation", "alpha", "batch_norm", "batch_size", "beta_1", "beta_2", "dropout",
+    "activation", "alpha", "batch_norm", "batch_size", "beta_1", "beta_2", "callbacks", "dropout",
     "early_stopping", "epsilon", "hidden_layer_sizes", "input_dropout", "kernel_initializer",
     "learning_rate", "learning_rate_init", "max_fun", "max_iter", "max_norm", "momentum",
     "monitor_validation", "n_iter_no_change", "nesterovs_momentum", "power_t", "random_state",

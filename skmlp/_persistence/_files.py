@@ -37,6 +37,14 @@ def _encode_params(est, where: str) -> dict:
                 stacklevel=4,
             )
             value = None
+        if key == "callbacks" and value is not None:
+            warnings.warn(
+                f"{where}: callbacks are not stored in the skmlp format (a file names no "
+                "callback class); it is saved with callbacks=None",
+                UserWarning,
+                stacklevel=4,
+            )
+            value = None
         params[key] = _encode(value, f"{where} parameter {key!r}")
     return params
 
@@ -197,6 +205,8 @@ def _build_estimator(entry: dict, members: dict, where: str):
     if set(params) - known:
         unknown = sorted(set(params) - known)[0]
         raise ModelFileError(f"{where}: {cls_name} has no parameter {unknown!r}")
+    if params.get("callbacks") is not None:
+        raise ModelFileError(f"{where}: callbacks must be null (the format stores none)")
     est = cls(**params)
     state = {k: _decode(v, where) for k, v in raw_state.items()}
     if cls_name in _NETWORK_CLASSES:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from .._callbacks import uses_batch_hooks
 from .reuse import training_model
 
 __all__ = ["fit_model", "quick_epoch", "steps_per_execution"]
@@ -76,7 +77,7 @@ def quick_epoch(model, incremental: bool) -> bool:
 def fit_model(model, X, y, *, incremental: bool, rng, **fit_args):
     """``model.fit(X, y, **fit_args)``, run by the engine of ``model``'s structure.
 
-    An incremental epoch (one epoch, no validation, no callbacks, silent) on
+    An incremental epoch (one epoch, no validation, no batch-level hooks, silent) on
     TensorFlow skips ``fit``'s per-call set-up (:func:`_one_epoch`), shuffling
     with ``rng`` (a ``numpy.random.RandomState``).
     """
@@ -86,6 +87,8 @@ def fit_model(model, X, y, *, incremental: bool, rng, **fit_args):
             and fit_args.get("epochs") == 1
             and fit_args.get("validation_data") is None
             and not fit_args.get("verbose")
+            # it calls epoch-level hooks only; Model.fit calls the batch-level ones
+            and not any(uses_batch_hooks(cb) for cb in fit_args.get("callbacks") or ())
         )
         if quick:
             return _one_epoch(
@@ -98,4 +101,7 @@ def fit_model(model, X, y, *, incremental: bool, rng, **fit_args):
                 rng,
                 fit_args.get("callbacks") or (),
             )
-        return trainer.fit(X, y, **fit_args)
+        try:
+            return trainer.fit(X, y, **fit_args)
+        finally:
+            trainer._initial_epoch = None  # set by BackupAndRestore; Keras never unsets it

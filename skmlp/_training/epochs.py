@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._backend import keras_seed
+from .._callbacks import detach, refuse_batch_hooks
 from . import sparse
 from .engine import fit_model, quick_epoch
 from .fused import can_fuse, fused_fit
@@ -113,25 +114,39 @@ def train_epochs(
         verbose=0,
         callbacks=callbacks,
     )
-    with keras_seed(seed, tensorflow=not quick):
-        if fused and not sp.issparse(X) and can_fuse(model, X):
-            fused_fit(
-                model, X, Y, compile_only=compile_only, slot_rows=slot_rows, rng=rng, **fit_args
-            )
-        elif compile_only:
-            pass
-        elif sp.issparse(X):
-            sparse.fit_sparse(
-                model,
-                X,
-                Y,
-                sample_weight=sample_weight,
-                batch_size=batch_size,
-                epochs=epochs,
-                shuffle=shuffle,
-                validation=validation,
-                callbacks=callbacks,
-                rng=rng,
-            )
-        else:
-            fit_model(model, X, Y, incremental=incremental, rng=rng, **fit_args)
+    try:
+        with keras_seed(seed, tensorflow=not quick):
+            _train(model, X, Y, fit_args, fused=fused, compile_only=compile_only,
+                   slot_rows=slot_rows, rng=rng, validation=validation,
+                   incremental=incremental)  # fmt: skip
+    finally:
+        # Keras' BackupAndRestore sets the epoch a fit starts from, and Keras never unsets it
+        model._initial_epoch = None
+        if not compile_only:
+            detach(callbacks)
+
+
+def _train(model, X, Y, fit_args, *, fused, compile_only, slot_rows, rng, validation,
+           incremental):  # fmt: skip
+    """The path of :func:`train_epochs` that suits ``model`` and ``X``."""
+    if fused and not sp.issparse(X) and can_fuse(model, X):
+        if not compile_only:
+            refuse_batch_hooks(fit_args["callbacks"], "the fused JAX epoch")
+        fused_fit(model, X, Y, compile_only=compile_only, slot_rows=slot_rows, rng=rng, **fit_args)
+    elif compile_only:
+        pass
+    elif sp.issparse(X):
+        sparse.fit_sparse(
+            model,
+            X,
+            Y,
+            sample_weight=fit_args["sample_weight"],
+            batch_size=fit_args["batch_size"],
+            epochs=fit_args["epochs"],
+            shuffle=fit_args["shuffle"],
+            validation=validation,
+            callbacks=fit_args["callbacks"],
+            rng=rng,
+        )
+    else:
+        fit_model(model, X, Y, incremental=incremental, rng=rng, **fit_args)

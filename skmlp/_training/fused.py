@@ -370,9 +370,14 @@ def _run_epochs(model, functions, arrays, rng, *, n, batch_size, width, steps, e
     fresh = [np.zeros(v.shape, v.dtype) for v in model.metrics_variables]
     means = _mean_metrics(model)
     callbacks.on_train_begin()
+    # the epoch a restored backup resumes at (Keras' BackupAndRestore sets it):
+    # the row orders of the epochs before it are drawn, as the first fit drew them
+    start, model._initial_epoch = model._initial_epoch or 0, None
+    for _ in range(start if shuffle else 0):
+        rng.permutation(n)
     state = None
     try:
-        for epoch in range(epochs):
+        for epoch in range(start, epochs):
             if not means:
                 model.jax_state_sync()
                 model.reset_metrics()

@@ -37,6 +37,7 @@ import scipy.optimize
 import scipy.sparse as sp
 
 from .._backend import keras_seed
+from .._callbacks import detach, refuse_batch_hooks
 
 __all__ = [
     "check_lbfgs_compatible",
@@ -135,6 +136,11 @@ def lbfgs_objective(model, X, y, sample_weight=None, *, loss=None, loss_weight=1
         optimise a float64 model in float64 throughout.
     loss_weight : float, default=1.0
         Factor on ``loss``.
+    callbacks : list of keras.callbacks.Callback, default=()
+        Called around every iteration as around an epoch (``on_epoch_begin``
+        and ``on_epoch_end`` after it, ``logs={"loss": ...}``); one that sets
+        ``model.stop_training`` ends the minimisation. Batch-level hooks are
+        refused.
 
     Returns
     -------
@@ -307,6 +313,7 @@ def fit_lbfgs(
     verbose: bool | int = False,
     loss=None,
     loss_weight: float = 1.0,
+    callbacks=(),
 ):
     """Train ``model`` by full-batch L-BFGS, as scikit-learn's ``solver="lbfgs"``.
 
@@ -343,6 +350,11 @@ def fit_lbfgs(
         The data loss in place of the compiled one (see :func:`lbfgs_objective`).
     loss_weight : float, default=1.0
         Factor on ``loss``.
+    callbacks : list of keras.callbacks.Callback, default=()
+        Called around every iteration as around an epoch (``on_epoch_begin``
+        and ``on_epoch_end`` after it, ``logs={"loss": ...}``); one that sets
+        ``model.stop_training`` ends the minimisation. Batch-level hooks are
+        refused.
 
     Returns
     -------
@@ -368,25 +380,45 @@ def fit_lbfgs(
         last["loss"] = value
         return value, grad
 
-    callback = None
-    if verbose:
-        iteration = [0]
+    hooks = _epoch_hooks(model, callbacks, max_iter)
+    iteration = [0]
 
-        def callback(_w):
-            iteration[0] += 1
+    def callback(w):
+        iteration[0] += 1
+        if verbose:
             print(f"Iteration {iteration[0]}, loss = {last['loss']:.8f}")
+        if hooks is not None:
+            _assign_flat(model, w)  # what a callback's self.model holds
+            hooks.on_epoch_begin(iteration[0] - 1)
+            hooks.on_epoch_end(iteration[0] - 1, {"loss": float(last["loss"])})
+            if model.stop_training:
+                raise StopIteration
 
+    if hooks is not None:
+        hooks.on_train_begin()
     result = scipy.optimize.minimize(
         fun,
         w0,
         method="L-BFGS-B",
         jac=True,
-        callback=callback,
+        callback=callback if verbose or hooks is not None else None,
         options={"maxfun": int(max_fun), "maxiter": int(max_iter), "gtol": float(tol)},
     )
     _assign_flat(model, result.x)
     _refresh_batch_norm(model, X)
+    if hooks is not None:
+        result.stopped = model.stop_training
+        hooks.on_train_end({"loss": float(result.fun)})
     return result
+
+
+def _epoch_hooks(model, callbacks, max_iter):
+    """A Keras ``CallbackList`` of ``callbacks`` (``None`` when there are none)."""
+    if not callbacks:
+        return None
+    refuse_batch_hooks(callbacks, "solver='lbfgs'")
+    model.stop_training = False
+    return keras.callbacks.CallbackList(list(callbacks), model=model, epochs=max_iter, steps=1)
 
 
 #: Estimator parameters that belong to the stochastic solvers' updates, and the
@@ -443,7 +475,7 @@ def lbfgs_problem(X, sample_weight):
 
 
 def train_lbfgs(model, X, Y, *, sample_weight, loss, loss_weight, seed, max_iter, max_fun, tol,
-                verbose):  # fmt: skip
+                verbose, callbacks=()):  # fmt: skip
     """:func:`fit_lbfgs` under the fit's seed; returns ``(n_iter, final loss)``.
 
     Warns as scikit-learn does when the optimizer stops without converging.
@@ -462,7 +494,11 @@ def train_lbfgs(model, X, Y, *, sample_weight, loss, loss_weight, seed, max_iter
             max_fun=max_fun,
             tol=tol,
             verbose=verbose,
+            callbacks=callbacks,
         )
+        detach(callbacks)
+    if getattr(result, "stopped", False):  # a callback stopped it: no convergence warning
+        return int(result.nit), float(result.fun)
     return _check_optimize_result("lbfgs", result, max_iter), float(result.fun)
 
 
