@@ -37,6 +37,7 @@ import functools
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -142,19 +143,22 @@ def _run_child(side, tree, name, seeds, args, cache) -> dict:
     paths = ([str(Path(tree).resolve())] if tree else []) + [str(HERE)]
     env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")])
     code = "import sys, json, bench_dropin_clients as b; b.child_main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))"  # noqa: E501
-    start = time.perf_counter()
+    start, limit = time.perf_counter(), args.timeout * len(seeds)  # per random state
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, side, name, json.dumps(seeds)], env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        cwd=Path(tree).resolve() if tree else HERE,  # "-c" puts the working folder first
+    )  # fmt: skip
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", code, side, name, json.dumps(seeds)], env=env, text=True,
-            capture_output=True, timeout=args.timeout, check=False,
-            cwd=Path(tree).resolve() if tree else HERE,  # "-c" puts the working folder first
-        )  # fmt: skip
+        stdout, stderr = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
-        return {"error": f"timeout after {args.timeout} s", "process_seconds": args.timeout}
-    wall = time.perf_counter() - start
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
+        os.killpg(proc.pid, signal.SIGKILL)  # its joblib workers too (its own session)
+        proc.communicate()
+        return {"error": f"timeout after {limit:g} s", "process_seconds": limit}
+    wall = time.perf_counter() - start  # all of its seeds (table() counts seed 0 only)
+    lines = [ln for ln in stdout.splitlines() if ln.startswith(MARK)]
     if not lines:
-        tail = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()][-1:] or ["no output"]
+        tail = [ln for ln in stderr.strip().splitlines() if ln.strip()][-1:] or ["no output"]
         return {"error": f"process exit {proc.returncode}: {tail[0][:300]}",
                 "process_seconds": wall}  # fmt: skip
     out = json.loads(lines[-1][len(MARK) :])
@@ -234,7 +238,9 @@ def table(records: dict, trees: list) -> tuple[str, dict]:
     for name, rec in records.items():
         score, sk_s = _sk_cells(rec["sklearn"])
         totals["sklearn_seconds"] += sk_s or 0.0
-        totals["sklearn_process_seconds"] += rec["sklearn"].get("process_seconds") or 0.0
+        # its process ran every seed: count the import and random_state 0 only
+        others = sum(r["seconds"] for r in (rec["sklearn"].get("rows") or [])[1:])
+        totals["sklearn_process_seconds"] += (rec["sklearn"].get("process_seconds") or 0.0) - others
         cells, notes = [name, rec["group"], score, _fmt(sk_s, ".2f")], []
         for t in trees:
             c = rec["trees"][t]
@@ -274,17 +280,45 @@ RULE = (
     "within max(2 * sd, {floor}) of the mean of scikit-learn's scores over random states "
     "{seeds} (sd: their sample standard deviation; data and splits are fixed, only the "
     "estimators' random_state moves), DIFF otherwise; FAIL when the client raised (its "
-    "first line) or timed out ({timeout} s); NOT-MLP when scikit-learn's side fitted no "
-    "MLP. Scores are on the scale of an accuracy or R^2 (higher is better). Seconds: the "
-    "client's own wall time in a fresh process at random_state 0 (imports excluded, the "
-    "first fit's compiling included); ratio = skmlp / scikit-learn. With --skmlp-seeds N > 1 "
-    "(a rerun of DIFF clients), skmlp's score is its mean over random states 0..N-1, shown "
-    "± its sd, and the bound is max(2 * sqrt(sd_sklearn^2/n_sklearn + sd_skmlp^2/N), floor)."
+    "first line) or timed out ({timeout} s per random state); NOT-MLP when "
+    "scikit-learn's side fitted no MLP. Scores are on the scale of an accuracy or R^2 "
+    "(higher is better). Seconds: the client's own wall time in a fresh process at "
+    "random_state 0 (imports excluded, the first fit's compiling included); ratio = "
+    "skmlp / scikit-learn. With --skmlp-seeds N > 1 (a rerun of DIFF clients), skmlp's "
+    "score is its mean over random states 0..N-1, shown with its sd, and the bound is "
+    "max(2 * sqrt(sd_sklearn^2 / n_sklearn + sd_skmlp^2 / N), floor)."
 )
+
+
+def merge(paths: list, stem: Path) -> None:
+    """Write one result from runs of disjoint client lists (``--merge A.json B.json``).
+
+    The runs must share their trees, seeds and rule; clients keep the registry's order.
+    """
+    sys.path.insert(0, str(HERE))
+    from dropin_clients import CLIENTS
+
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    facts = {k: v for k, v in runs[0].items() if k not in ("clients", "totals", "command")}
+    facts["commands"] = [r["command"] for r in runs]
+    facts["load_average_at_start"] = [r["load_average_at_start"] for r in runs]
+    facts["load_average_at_end"] = [r.get("load_average_at_end") for r in runs]
+    merged = {}
+    for run in runs:
+        merged.update(run["clients"])
+    records = {n: merged[n] for n in CLIENTS if n in merged}
+    text, totals = table(records, list(facts["trees"]))
+    facts.update(totals=totals, clients=records)
+    backend = facts["keras_backend"]
+    write_results(stem, f"Drop-in clients: scikit-learn's MLP vs skmlp ({backend})",
+                  facts, facts["rule"] + "\n\n" + text, "clients")  # fmt: skip
+    print(text)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="merge runs on disjoint clients into --out")  # fmt: skip
     parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--skmlp-seeds", type=int, default=1,
@@ -294,6 +328,8 @@ def main(argv=None) -> None:
     parser.add_argument("--clients", default="", help="comma-separated client names (all)")
     parser.add_argument("--out", default=None, help="results stem (dropin_clients_<backend>)")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, Path(args.out))
     trees = dict(t.split("=", 1) for t in args.tree) or {"after": "."}
     sys.path.insert(0, str(HERE))
     from dropin_clients import CLIENTS

@@ -37,6 +37,15 @@ def test_two_clients_judged_against_sklearn_seeds():
     cell = bench.judge(sk, ours, floor=0.02)
     assert cell["outcome"] in ("PASS", "DIFF")
     assert cell["outcome"] == ("PASS" if abs(cell["diff"]) <= cell["tolerance"] else "DIFF")
+    mean = cell["score"] - cell["diff"]  # scikit-learn's mean over its seeds
+    for offset, outcome in (
+        (0.0, "PASS"),
+        (0.9 * cell["tolerance"], "PASS"),
+        (1.1 * cell["tolerance"], "DIFF"),
+        (-1.1 * cell["tolerance"], "DIFF"),
+    ):
+        moved = {"rows": [dict(ours["rows"][0], score=mean + offset)]}
+        assert bench.judge(sk, moved, floor=0.02)["outcome"] == outcome, offset
 
     def broken(MLPClassifier, MLPRegressor, seed):
         MLPClassifier(hidden_layer_sizes=(-1,)).fit([[0.0], [1.0]], [0, 1])
