@@ -290,7 +290,7 @@ RULE = (
 )
 
 
-def merge(paths: list, stem: Path) -> None:
+def merge(paths: list, stem: Path, note: str = "") -> None:
     """Write one result from runs of disjoint client lists (``--merge A.json B.json``).
 
     The runs must share their trees, seeds and rule; clients keep the registry's order.
@@ -301,6 +301,8 @@ def merge(paths: list, stem: Path) -> None:
     runs = [json.loads(Path(p).read_text()) for p in paths]
     facts = {k: v for k, v in runs[0].items() if k not in ("clients", "totals", "command")}
     facts["commands"] = [r["command"] for r in runs]
+    if note:
+        facts["note"] = note
     facts["load_average_at_start"] = [r["load_average_at_start"] for r in runs]
     facts["load_average_at_end"] = [r.get("load_average_at_end") for r in runs]
     merged = {}
@@ -319,6 +321,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--merge", nargs="+", metavar="JSON",
                         help="merge runs on disjoint clients into --out")  # fmt: skip
+    parser.add_argument("--note", default="", help="a note recorded with --merge")
     parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--skmlp-seeds", type=int, default=1,
@@ -329,7 +332,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=None, help="results stem (dropin_clients_<backend>)")
     args = parser.parse_args(argv)
     if args.merge:
-        return merge(args.merge, Path(args.out))
+        return merge(args.merge, Path(args.out), args.note)
     trees = dict(t.split("=", 1) for t in args.tree) or {"after": "."}
     sys.path.insert(0, str(HERE))
     from dropin_clients import CLIENTS
