@@ -329,8 +329,12 @@ def main(argv=None) -> None:
     parser.add_argument("--floor", type=float, default=0.02)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--clients", default="", help="comma-separated client names (all)")
-    parser.add_argument("--out", default=None, help="results stem (dropin_clients_<backend>)")
+    parser.add_argument("--out", default=None,
+                        help="results stem (dropin_clients_<backend>); a bare name goes "
+                        "under benchmarks/results/")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.out and Path(args.out).parent == Path("."):
+        args.out = str(RESULTS / args.out)
     if args.merge:
         return merge(args.merge, Path(args.out), args.note)
     trees = dict(t.split("=", 1) for t in args.tree) or {"after": "."}
