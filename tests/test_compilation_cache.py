@@ -47,14 +47,19 @@ print(json.dumps({"dir": jax.config.jax_compilation_cache_dir, "hits": len(hits)
 """
 
 
-def _fresh_fit(tmp_path, cache):
-    env = {**os.environ, "KERAS_BACKEND": "jax", "SKMLP_COMPILATION_CACHE": cache,
+def _run_jax(tmp_path, cache, code, *args) -> str:
+    """Run ``code`` in a fresh JAX process with ``SKMLP_COMPILATION_CACHE=cache``; its stdout."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "SKMLP_COMPILATION_CACHE": str(cache),
            "XDG_CACHE_HOME": str(tmp_path / "xdg")}  # fmt: skip
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
-    out = subprocess.run([sys.executable, "-c", _FIT], env=env, capture_output=True,
-                         text=True, timeout=300, cwd=tmp_path)  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env,
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-4000:]
+    return out.stdout
+
+
+def _fresh_fit(tmp_path, cache):
+    return json.loads(_run_jax(tmp_path, cache, _FIT).strip().splitlines()[-1])
 
 
 @pytest.mark.slow  # fresh processes importing Keras
@@ -107,15 +112,11 @@ print(os.getpid())
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
 def test_joblib_workers_load_programs_from_the_cache(tmp_path):
     cache = tmp_path / "cache"
-    env = {**os.environ, "KERAS_BACKEND": "jax", "SKMLP_COMPILATION_CACHE": str(cache)}
-    env.pop("JAX_COMPILATION_CACHE_DIR", None)
 
     def search(n_jobs, log):
-        out = subprocess.run([sys.executable, "-c", _SEARCH, str(n_jobs), str(log)], env=env,
-                             capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
-        assert out.returncode == 0, out.stderr
+        stdout = _run_jax(tmp_path, cache, _SEARCH, n_jobs, log)
         calls = [json.loads(line) for line in log.read_text().splitlines()]
-        return int(out.stdout.split()[-1]), calls
+        return int(stdout.split()[-1]), calls
 
     search(1, tmp_path / "first.log")  # one process compiles every program, into the cache
     entries = sorted(p.name for p in cache.iterdir())
@@ -137,12 +138,7 @@ def test_cache_has_a_size_limit(tmp_path):
         "import jax, skmlp._training; "
         "print(jax.config.jax_compilation_cache_dir, jax.config.jax_compilation_cache_max_size)"
     )
-    env = {**os.environ, "KERAS_BACKEND": "jax", "SKMLP_COMPILATION_CACHE": str(tmp_path / "c")}
-    env.pop("JAX_COMPILATION_CACHE_DIR", None)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=300, cwd=tmp_path)  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    folder, limit = out.stdout.split()
+    folder, limit = _run_jax(tmp_path, tmp_path / "c", code).split()
     # JAX trims the folder to this size only with filelock installed: a dependency
     assert (folder, int(limit)) == (str(tmp_path / "c"), COMPILATION_CACHE_MAX_BYTES)
 
@@ -160,11 +156,8 @@ def test_entries_written_without_the_size_limit_do_not_block_new_ones(tmp_path):
         'warnings.simplefilter("ignore")\n'
         'warnings.filterwarnings("error", message=".*persistent compilation cache")',
     )
-    env = {**os.environ, "KERAS_BACKEND": "jax", "SKMLP_COMPILATION_CACHE": str(cache)}
-    env.pop("JAX_COMPILATION_CACHE_DIR", None)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, timeout=300, cwd=tmp_path)  # fmt: skip
-    # JAX warned "Error writing persistent compilation cache entry" at every compile
-    assert out.returncode == 0, out.stderr[-2000:]
+    # JAX warned "Error writing persistent compilation cache entry" at every compile: with
+    # that warning an error, the process fails (_run_jax asserts it exits with 0)
+    _run_jax(tmp_path, cache, code)
     written = {p.name for p in cache.iterdir() if p.name.endswith("-cache")}
     assert len(written) > 1, written  # the fit's programs were stored beside the old entry
