@@ -305,3 +305,36 @@ def test_savedmodel_holds_the_network(run_folder, tmp_path, capsys):
     scaled = pipe[:-1].transform(X[:50])
     proba = np.asarray(served.serve(tf.constant(scaled)))
     np.testing.assert_allclose(proba, pipe.predict_proba(X[:50]), atol=ATOL)
+
+
+_WITHOUT_THE_EXTRA = """
+import importlib.abc, sys, warnings
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("onnx", "skl2onnx", "onnxruntime"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, Hide())
+warnings.simplefilter("ignore")
+import numpy as np, skmlp
+est = skmlp.MLPClassifier(hidden_layer_sizes=(4,), max_iter=2)
+est.fit(np.random.rand(20, 3), np.arange(20) % 2)
+try:
+    skmlp.export(est, sys.argv[1])
+except ImportError as exc:
+    print(exc)
+"""
+
+
+def test_without_the_export_extra_the_error_names_the_install(tmp_path):
+    # a machine with skmlp but not its `export` extra: one line saying what to install
+    # (it was "No module named 'onnx'")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_THE_EXTRA, str(tmp_path / "m.onnx")],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == (
+        "exporting to ONNX needs sklearn-onnx and onnx: pip install 'skmlp[export]'"
+    )
+    assert not (tmp_path / "m.onnx").exists()

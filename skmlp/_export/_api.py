@@ -40,13 +40,14 @@ def _source(model):
 
 
 def _write_onnx(model, out: Path, where: str, digest, zipmap, target_opset) -> None:
-    import onnx
-
     from .. import __version__
     from .._io import atomic_write_bytes
     from ._onnx import onnx_model
 
+    # first: without the export extra, this names the missing install in one line
     proto = onnx_model(model, where, zipmap=zipmap, target_opset=target_opset)
+    import onnx
+
     props = {"skmlp_version": __version__}
     if digest is not None:
         props["source_sha256"] = digest
