@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
@@ -138,8 +139,6 @@ KEY = "k" * 64
 @pytest.fixture
 def backup(tmp_path):
     """A well-formed backup after epoch 3 of 10 (weights from a real Keras save)."""
-    import keras
-
     folder = tmp_path / "c01.backup"
     folder.mkdir()
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
@@ -200,3 +199,33 @@ def test_a_backup_killed_before_its_first_epoch_starts_over_quietly(backup):
     notes = []
     assert resume_epoch(backup, KEY, 10, notes.append) == 0 and notes == []
     assert sorted(p.name for p in backup.iterdir()) == ["refit.json"]
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+
+def test_a_backup_the_fit_cannot_restore_is_set_aside_and_the_refit_starts_over(tmp_path):
+    from sklearn.datasets import load_digits
+    from sklearn.pipeline import make_pipeline
+
+    from skmlp import MLPClassifier
+    from skmlp.experiment._refit_backup import fit_resumably
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200] / 16, y[:200]
+    folder, notes = tmp_path / "c01.backup", []
+    pipe = make_pipeline(MLPClassifier((8,), max_iter=4, random_state=0))
+    interrupted = pipe.set_params(mlpclassifier__callbacks=_Interrupt())
+    with pytest.raises(KeyboardInterrupt):
+        fit_resumably(interrupted, X, y, folder, KEY, notes.append)
+    assert resume_epoch(folder, KEY, 4, notes.append) == 2 and notes == []
+    (folder / "skmlp_estimator_0.npz").write_bytes(b"PK garbage")  # passes the file checks
+    model = fit_resumably(pipe.set_params(mlpclassifier__callbacks=None), X, y, folder, KEY,
+                          notes.append)  # fmt: skip
+    assert notes[0] == "  resuming from c01.backup: after epoch 2 of 4"
+    assert "skmlp_estimator_0.npz: unreadable" in notes[1] and "starts over" in notes[1]
+    assert model[-1].n_iter_ == 4 and len(model[-1].loss_curve_) == 4
+    assert model[-1].callbacks is None and not folder.exists()
