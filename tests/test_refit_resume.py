@@ -163,6 +163,12 @@ def _replace_by_link(path):
     path.symlink_to("/etc/passwd")
 
 
+def _folder_a_link(folder):
+    """The backup folder itself a link to a good backup elsewhere."""
+    folder.rename(folder.with_name("elsewhere"))
+    folder.symlink_to(folder.with_name("elsewhere"))
+
+
 @pytest.mark.parametrize(
     "damage, note",
     [
@@ -178,6 +184,7 @@ def _replace_by_link(path):
         (lambda f: os.truncate(f / "latest.weights.h5", 2**29), "over the 268,435,456 limit"),
         (lambda f: _replace_by_link(f / "skmlp_estimator_1.npz"), "symbolic link"),
         (lambda f: (f / "sub").mkdir(), "not a regular file"),
+        (_folder_a_link, "c01.backup: a symbolic link"),
     ],
 )  # fmt: skip
 def test_a_damaged_or_hostile_backup_is_set_aside_with_a_note(backup, damage, note):
