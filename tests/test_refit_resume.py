@@ -46,6 +46,8 @@ dropout = [0.2]
 KILLER = """
 import os, runpy, signal, sys
 import keras
+import skmlp.experiment._refit_backup as refit_backup
+refit_backup.BACKUP_EVERY_S = 0.0  # every epoch: the kill lands at a known one
 save = keras.callbacks.BackupAndRestore.on_epoch_end
 def on_epoch_end(self, epoch, logs=None):
     save(self, epoch, logs)
@@ -209,12 +211,62 @@ def test_a_backup_killed_before_its_first_epoch_starts_over_quietly(backup):
 
 
 class _Interrupt(keras.callbacks.Callback):
+    def __init__(self, at=2):
+        super().__init__()
+        self.at = at
+
     def on_epoch_begin(self, epoch, logs=None):
-        if epoch == 2:
+        if epoch == self.at:
             raise KeyboardInterrupt
 
 
-def test_a_backup_the_fit_cannot_restore_is_set_aside_and_the_refit_starts_over(tmp_path):
+def _digits_pipe(max_iter, callbacks=None):
+    from sklearn.datasets import load_digits
+    from sklearn.pipeline import make_pipeline
+
+    from skmlp import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    mlp = MLPClassifier((8,), max_iter=max_iter, random_state=0, callbacks=callbacks)
+    return make_pipeline(mlp), X[:200] / 16, y[:200]
+
+
+@pytest.mark.parametrize("every, saved", [(None, []), (0.0, [1, 2, 3, 4]), (10.0, [2, 4])])
+def test_backups_are_at_least_backup_every_s_apart_and_both_halves_agree(
+    tmp_path, monkeypatch, every, saved
+):
+    """Keras' backup and skmlp's state save the same epochs, none closer than the interval."""
+    import skmlp.experiment._refit_backup as refit_backup
+    from skmlp.experiment._refit_backup import fit_resumably
+
+    if every is not None:  # else the real clock: a fit of a second saves nothing
+        ticks = iter(range(6, 600, 6))  # each look at the clock: 6 s later
+        monkeypatch.setattr(refit_backup, "_clock", lambda: next(ticks))
+        monkeypatch.setattr(refit_backup, "BACKUP_EVERY_S", every)
+    keras_saves = []
+    real_save = keras.callbacks.BackupAndRestore._save_model
+
+    def save(self):
+        keras_saves.append(self._current_epoch)
+        real_save(self)
+
+    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "_save_model", save)
+    folder = tmp_path / "c01.backup"
+    pipe, X, y = _digits_pipe(6, _Interrupt(at=4))
+    with pytest.raises(KeyboardInterrupt):
+        fit_resumably(pipe, X, y, folder, KEY, print)
+    assert keras_saves == saved
+    assert resume_epoch(folder, KEY, 6, print) == (saved[-1] if saved else 0)
+    slots = {p.name: json.loads(p.read_text())["epoch"] for p in folder.glob("skmlp_*.json")}
+    assert slots == {f"skmlp_estimator_{e % 2}.json": e for e in saved[-2:]}
+
+
+def test_a_backup_the_fit_cannot_restore_is_set_aside_and_the_refit_starts_over(
+    tmp_path, monkeypatch
+):
+    import skmlp.experiment._refit_backup as refit_backup
+
+    monkeypatch.setattr(refit_backup, "BACKUP_EVERY_S", 0.0)
     from sklearn.datasets import load_digits
     from sklearn.pipeline import make_pipeline
 

@@ -2,8 +2,10 @@
 
 Each refit of a minibatch solver (``"adam"``, ``"sgd"``) trains with Keras'
 ``BackupAndRestore`` (paired with :class:`~skmlp._callbacks.EstimatorBackup`) in
-``OUT/refits/<name>.backup/``, saved after every epoch; a run killed mid-refit
-and run again resumes that refit after its last saved epoch. The folder is
+``OUT/refits/<name>.backup/``, saved after the first epoch that ends at least
+:data:`BACKUP_EVERY_S` seconds after the last save (so a refit shorter than that
+saves nothing and costs nothing); a run killed mid-refit and run again resumes
+that refit after its last saved epoch. The folder is
 deleted when the fit ends, and again once the refit's record is written.
 
 The backup is a record read back from a results folder, so it is checked before
@@ -22,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -39,6 +42,10 @@ from .records import RECORD_BYTES, RecordError, read_bytes, read_record, refuse_
 _FILES = re.compile(
     r"latest\.weights\.h5|training_metadata\.json|skmlp_estimator_[01]\.(json|npz)|refit\.json"
 )
+#: Least seconds of training between two backups of a refit: saving a network
+#: costs tens of milliseconds, far more than an epoch of a small one.
+BACKUP_EVERY_S = 10.0
+_clock = time.monotonic  # tests replace it
 #: Most entries looked at in a backup folder.
 MAX_FILES = 32
 #: What a damaged or hostile backup makes the checks or Keras' restore raise.
@@ -151,9 +158,29 @@ def _fit(model, folder: Path, X, y):
     """Fit ``model`` with its network backed up in ``folder``; its callbacks as they were."""
     import keras
 
+    class TimedBackup(keras.callbacks.BackupAndRestore):
+        """``BackupAndRestore`` saving only after epochs :data:`BACKUP_EVERY_S` apart."""
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            self._last_save, self._decided = _clock(), {}
+
+        def saves_epoch(self, epoch: int) -> bool:
+            """Whether this epoch is backed up (asked first by the estimator's backup)."""
+            if epoch not in self._decided:
+                now = _clock()
+                self._decided = {epoch: now - self._last_save >= BACKUP_EVERY_S}
+                if self._decided[epoch]:
+                    self._last_save = now
+            return self._decided[epoch]
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.saves_epoch(epoch):
+                super().on_epoch_end(epoch, logs)
+
     mlp = model[-1]
     callbacks = mlp.callbacks
-    backup = keras.callbacks.BackupAndRestore(str(folder))
+    backup = TimedBackup(str(folder))
     mlp.set_params(callbacks=[*check_callbacks(callbacks), backup])
     try:
         with warnings.catch_warnings():
