@@ -141,7 +141,7 @@ def fit_callbacks(est, monitor, *, incremental: bool) -> list:
                     "BackupAndRestore resumes an interrupted fit of solver='adam' or 'sgd'; "
                     f"{'partial_fit' if incremental else 'solver=lbfgs'} cannot resume."
                 )
-            callbacks.append(EstimatorBackup(est, monitor, callback.backup_dir))
+            callbacks.append(EstimatorBackup(est, monitor, callback.backup_dir, partner=callback))
         callbacks.append(callback)
     return callbacks
 
@@ -215,13 +215,18 @@ class EstimatorBackup(keras.callbacks.Callback):
         The fit's stopping rule (its best weights are backed up).
     backup_dir : str
         The ``BackupAndRestore``'s folder.
+    partner : keras.callbacks.BackupAndRestore or None, default=None
+        That ``BackupAndRestore``; when it has a ``saves_epoch(epoch)`` method
+        (it backs up only some epochs), this backs up the same epochs.
     """
 
-    def __init__(self, est, monitor, backup_dir):
+    def __init__(self, est, monitor, backup_dir, partner=None):
         super().__init__()
         self.est, self.monitor = est, monitor
         self.backup_dir = str(backup_dir)
         self._first = True
+        # a partner that skips epochs says which (``saves_epoch``): both save the same ones
+        self._saves = getattr(partner, "saves_epoch", None)
 
     def _paths(self, epoch: int) -> tuple[str, str]:
         """The two files of the backup after ``epoch`` epochs (two slots: the last two epochs)."""
@@ -286,6 +291,8 @@ class EstimatorBackup(keras.callbacks.Callback):
             self.monitor._best_weights = best
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._saves is not None and not self._saves(epoch):
+            return
         est = self.est
         state = {key: getattr(est, key) for key in _BOOKKEEPING}
         state["history_"] = {k: [float(v) for v in c] for k, c in est.history_.items()}

@@ -124,15 +124,13 @@ def _network_shape(config, where: str) -> dict:
             "n_params": n_params, "arrays": arrays}  # fmt: skip
 
 
-def _check_weights(h5: bytes, shape: dict, where: str) -> None:
-    """The weights file must hold, as plain data, at least the network's parameters.
+def plain_arrays(h5: bytes, where: str) -> tuple[int, dict]:
+    """The arrays of a Keras weights file, checked to be plain stored numbers.
 
-    Every dataset is contiguous and uncompressed, stored in the file itself (no
-    external or virtual storage, no links), so reading it allocates no more than
-    the file's own size; their total must cover the parameter count from the
-    config, and each layer's arrays must have the shapes its config gives (a
-    Dense layer's ``units`` against its kernel and bias), so that no layer is
-    built larger than the weights that fill it.
+    Every dataset must be contiguous and uncompressed, stored in the file itself
+    (no external or virtual storage, no links), so that reading it allocates no
+    more than the file's own size. Returns their total bytes and each array's
+    shape by its path; raises :class:`ModelFileError` naming ``where`` otherwise.
     """
     import h5py
 
@@ -174,6 +172,18 @@ def _check_weights(h5: bytes, shape: dict, where: str) -> None:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError, ... on bad files
         raise ModelFileError(f"{where}: unreadable weights file ({exc})") from None
+    return total, found
+
+
+def _check_weights(h5: bytes, shape: dict, where: str) -> None:
+    """The weights file must hold, as plain data, at least the network's parameters.
+
+    Its arrays are plain stored numbers (:func:`plain_arrays`); their total must
+    cover the parameter count from the config, and each layer's arrays must have
+    the shapes its config gives (a Dense layer's ``units`` against its kernel and
+    bias), so that no layer is built larger than the weights that fill it.
+    """
+    total, found = plain_arrays(h5, where)
     if total > len(h5) or 4 * shape["n_params"] > total:
         raise ModelFileError(
             f"{where}: the network declares {shape['n_params']} parameters but the weights "

@@ -22,7 +22,6 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
 from .._io import remove_stale_temporaries
@@ -40,6 +39,7 @@ from ._files import (
     write_with,
     writing,
 )
+from ._refit_backup import backup_folder, fit_resumably, remove_backup
 from .cluster import describe_places, fit_on_dask, fits_by_place
 from .config import SEED_SETTINGS, ConfigError, ExperimentConfig
 from .data import load_data
@@ -554,11 +554,10 @@ def _refit(ctx: RunContext, name: str, pipeline: Pipeline, sets: Sets) -> tuple[
     held = mlp_params["validation_fraction"] if mlp_params["monitor_validation"] else 0
     note = f" ({held:.0%} of them held out for the validation curve)" if held else ""
     log(f"  refit {name} on {len(y_train)} training rows{note} ...")
-    model = clone(pipeline)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X_train, y_train)
+    # checkpointed after every epoch: a killed run resumes this refit (_refit_backup)
+    backup = backup_folder(out, name)
+    model = fit_resumably(clone(pipeline), X_train, y_train, backup, key, log)
     fit_time = time.perf_counter() - start
     mlp = model[-1]
     from .verify import model_metrics
@@ -579,6 +578,7 @@ def _refit(ctx: RunContext, name: str, pipeline: Pipeline, sets: Sets) -> tuple[
         save(model, model_path)
     record["model_sha256"] = sha256_file(model_path)
     write_json(record_path, record)
+    remove_backup(backup)
     score = (f"test R² {record['test_r2']:.4f}" if "test_r2" in record
              else f"test accuracy {100 * record['test_accuracy']:.2f}%")  # fmt: skip
     log(f"  refit {name}: {fit_time:.1f}s, {score} (reported, not used for selection)")

@@ -535,4 +535,21 @@ MUTATIONS: list[Mutation] = [
         "    if False:",
         (TAB + "test_data_errors_are_one_line_before_any_fit",),
     ),
+    Mutation(
+        "refit-not-checkpointed",
+        "skmlp/experiment/_refit_backup.py",
+        "    mlp.set_params(callbacks=[*check_callbacks(callbacks), backup])",
+        "    mlp.set_params(callbacks=callbacks)",
+        (
+            "tests/test_refit_resume.py::"
+            "test_a_killed_refit_resumes_from_its_last_epoch_to_the_uninterrupted_result",
+        ),
+    ),
+    Mutation(
+        "refit-backup-unchecked",
+        "skmlp/experiment/_refit_backup.py",
+        "    except _BAD_BACKUP as exc:\n        set_aside(folder, exc, log)",
+        "    except ():\n        set_aside(folder, exc, log)",
+        ("tests/test_refit_resume.py::test_a_damaged_or_hostile_backup_is_set_aside_with_a_note",),
+    ),
 ]
