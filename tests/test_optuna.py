@@ -304,11 +304,21 @@ def test_the_time_left_counts_epochs_not_trials():
     from skmlp.experiment.optuna_search import _Progress
 
     config = SimpleNamespace(n_trials=10, budget_epochs=None, timeout=None)
-    progress = _Progress(SimpleNamespace(config=config), {"epochs": 10}, started=0.0)
-    # 5 trials done (pruned ones with fewer epochs): 10 epochs, 2 s an epoch here;
-    # the 5 trials left at 2 epochs each: 10 epochs, 20 s (not 5 trials at 4 s)
-    assert progress._left(done=5, epochs=10, elapsed=20.0) == pytest.approx(20.0)
+    progress = _Progress(SimpleNamespace(config=config), {"epochs": 5}, started=0.0)
+    # the study: 5 trials done (pruned ones with fewer epochs), 10 epochs; this
+    # process trained 5 of them in 10 s, 2 s an epoch: the 5 trials left at 2 epochs
+    # each are 10 epochs, 20 s
+    assert progress._left(done=5, epochs=10, elapsed=10.0) == pytest.approx(20.0)
     config.budget_epochs = 14  # 4 epochs of the budget left
-    assert progress._left(done=5, epochs=10, elapsed=20.0) == pytest.approx(8.0)
-    config.timeout = 25.0
-    assert progress._left(done=5, epochs=10, elapsed=20.0) == pytest.approx(5.0)
+    assert progress._left(done=5, epochs=10, elapsed=10.0) == pytest.approx(8.0)
+    config.timeout = 15.0
+    assert progress._left(done=5, epochs=10, elapsed=10.0) == pytest.approx(5.0)
+
+
+def test_the_example_config_is_the_halving_runs_at_its_budget():
+    configs = ROOT / "benchmarks" / "configs"
+    optuna_run = load_config(configs / "fashion-mnist-optuna.toml")
+    halving = load_config(configs / "fashion-mnist-90.toml")
+    assert optuna_run.search == "optuna" and optuna_run.budget_epochs == 192
+    for name in ("space", "validation_size", "epochs", "estimator", "random_state", "dataset"):
+        assert getattr(optuna_run, name) == getattr(halving, name), name

@@ -33,6 +33,8 @@ EXP = "tests/test_experiment.py::"
 DROPIN = "tests/test_dropin_defaults.py::"
 EXPORT = "tests/test_export.py::"
 TAB = "tests/test_tabular.py::"
+OPT = "tests/test_optuna.py::"
+OPT_PY = "skmlp/experiment/optuna_search.py"
 RESTORE = "        if self._best_weights is not None:\n            self.model.set_weights("
 NO_RESTORE = "        if False:\n            self.model.set_weights("
 
@@ -534,5 +536,48 @@ MUTATIONS: list[Mutation] = [
         "    if not drop:",
         "    if False:",
         (TAB + "test_data_errors_are_one_line_before_any_fit",),
+    ),
+    # ------------------------------------------------- issue 29: Optuna studies
+    Mutation(
+        "optuna-sampler-unseeded",
+        OPT_PY,
+        "return optuna.samplers.TPESampler(seed=seed)",
+        "return optuna.samplers.TPESampler()",
+        (OPT + "test_a_seeded_tpe_study_reproduces_its_trials",),
+    ),
+    Mutation(
+        "optuna-pruning-never-stops-a-fit",
+        OPT_PY,
+        "                self.model.stop_training = True",
+        "                pass",
+        (OPT + "test_pruning_stops_fits_early",),
+    ),
+    Mutation(
+        "optuna-pruned-trial-ranked",
+        OPT_PY,
+        "            if pruned:\n",
+        "            if False:\n",
+        (OPT + "test_a_pruned_trial_never_reaches_the_ranking_or_the_report",),
+    ),
+    Mutation(
+        "optuna-killed-trial-not-retried",
+        OPT_PY,
+        '        if trial.user_attrs.get("worker") != worker:',
+        "        if True:",
+        (OPT + "test_a_killed_study_resumes_without_refitting_a_complete_trial",),
+    ),
+    Mutation(
+        "optuna-report-claimed-twice",
+        OPT_PY,
+        "        return None if row.owner == worker else str(row.place)",
+        "        return None",
+        (OPT + "test_another_process_on_the_same_storage_reports_nothing",),
+    ),
+    Mutation(
+        "optuna-storage-read-from-a-file",
+        "skmlp/experiment/config.py",
+        '    if "storage" in settings:',
+        "    if False:",
+        (OPT + "test_bad_settings_are_one_line_errors_naming_the_file",),
     ),
 ]
