@@ -44,6 +44,7 @@ from sklearn.utils import _safe_indexing
 
 from ..architectures import get_architecture
 from ._bounds import MAX_CANDIDATES, BoundError
+from ._claims import Claims
 from ._files import write_json
 from ._optuna_settings import check_run_storage, check_storage_url
 from .config import ConfigError, _choices
@@ -134,7 +135,8 @@ class _Objective:
         trial.set_user_attr("worker", self.worker)
         trial.set_user_attr("pid", os.getpid())
         room = _room_left(trial.study, self.ctx.config, exclude=trial.number)
-        if room:
+        if room:  # another process filled the study since this one looked
+            trial.set_user_attr("not_run", room)
             raise _NoRoom(room)
         params = suggest(trial, self.ctx.config)
         folds, epochs = [], 0
@@ -212,10 +214,11 @@ def _room_left(study, config, exclude=None) -> str | None:
 
 
 # ------------------------------------------------------------- the study
-def _sampler(config):
+def _sampler(config, process: int = 0):
+    """The config's sampler; process ``k`` of a shared study samples with seed + ``k``."""
     import optuna
 
-    seed = config.random_state
+    seed = (config.random_state + process) % 2**32
     if config.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if config.sampler == "cmaes":
@@ -233,35 +236,48 @@ def _pruner(config, n_splits: int):
     return optuna.pruners.MedianPruner()
 
 
-def open_study(url: str, shown: str, config, n_splits: int):
-    """The config's study in the database at ``url`` (created if new); ``shown`` names it."""
+def open_study(url: str, shown: str, config, n_splits: int, process: int = 0):
+    """The config's study in the database at ``url`` (created if new); ``shown`` names it.
+
+    Processes started together may create the database's tables at the same
+    moment: a failed attempt is tried again, three times at most.
+    """
     import optuna
-    from optuna import storages
     from sqlalchemy.exc import SQLAlchemyError
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # skmlp prints its own lines
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):  # Optuna >= 4.9
-                retry = {"heartbeat_stale_trial_callback":
-                         storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}  # fmt: skip
-            else:
-                retry = {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=3)}
-            storage = storages.RDBStorage(
-                url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S, **retry
+    for attempt in range(3):
+        try:
+            return optuna.create_study(
+                storage=_storage(url),
+                study_name=study_name(config),
+                direction="maximize",
+                sampler=_sampler(config, process),
+                pruner=_pruner(config, n_splits),
+                load_if_exists=True,
             )
-        return optuna.create_study(
-            storage=storage,
-            study_name=study_name(config),
-            direction="maximize",
-            sampler=_sampler(config),
-            pruner=_pruner(config, n_splits),
-            load_if_exists=True,
-        )
-    except (SQLAlchemyError, ImportError, ValueError, RuntimeError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise ConfigError(f"--storage {shown}: cannot open the study: {first}") from None
+        except (SQLAlchemyError, ImportError, ValueError, RuntimeError) as exc:
+            if attempt < 2 and isinstance(exc, SQLAlchemyError):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ConfigError(f"--storage {shown}: cannot open the study: {first}") from None
+
+
+def _storage(url: str):
+    """Optuna's storage at ``url``, with heartbeats: a dead process's trial is retried."""
+    import optuna
+    from optuna import storages
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):  # Optuna >= 4.9
+            retry = {"heartbeat_stale_trial_callback":
+                     storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}  # fmt: skip
+        else:
+            retry = {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=3)}
+        return storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                                   **retry)  # fmt: skip
 
 
 def _worker_token(out: Path) -> str:
@@ -277,12 +293,19 @@ def _worker_token(out: Path) -> str:
     return token
 
 
-def _retry_own_stale(study, worker: str, log) -> None:
+def _retry_stale(study, worker: str, log) -> None:
     """Fail and queue again the trials a killed process of this folder left running.
 
     The folder is locked by this process, so no other process runs its trials.
+    Trials of other processes whose heartbeat stopped more than :data:`GRACE_S`
+    seconds ago are failed and queued again by Optuna (``fail_stale_trials``).
     """
+    import optuna
     from optuna.trial import TrialState
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if trial.user_attrs.get("worker") != worker:
@@ -304,10 +327,14 @@ class _Progress:
         from .._progress import format_seconds
 
         config = self.ctx.config
+        if "not_run" in trial.user_attrs:
+            self.ctx.log(f"  trial {trial.number} not run: {trial.user_attrs['not_run']}")
+            study.stop()
+            return
         trials = study.get_trials(deepcopy=False)
         complete = sum(t.state == TrialState.COMPLETE for t in trials)
         pruned = sum(t.state == TrialState.PRUNED for t in trials)
-        epochs = sum(int(t.user_attrs.get("epochs", 0)) for t in trials)
+        epochs = sum(int(t.user_attrs.get("epochs", 0)) for t in trials if t.state.is_finished())
         elapsed = time.time() - self.started
         left = self._left(complete + pruned, epochs, elapsed)
         of = f"/{config.n_trials}" if config.n_trials else ""
@@ -339,54 +366,6 @@ class _Progress:
         if config.timeout is not None:
             left = min(left, max(config.timeout - elapsed, 0))
         return left if math.isfinite(left) else None
-
-
-# ------------------------------------------------ who ranks and reports
-def claim_report(url: str, study: str, worker: str, place: str) -> str | None:
-    """Claim the study's ranking, refits and report for this process (``worker``).
-
-    One row per study in the table ``skmlp_claims``, inserted once (its primary
-    key refuses a second): returns ``None`` when this process holds the claim
-    (now, or from an earlier run of its folder), else the holder's ``place``.
-    """
-    from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
-    from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-
-    meta = MetaData()
-    table = Table(
-        "skmlp_claims",
-        meta,
-        Column("study", String(255), primary_key=True),
-        Column("what", String(64), primary_key=True),
-        Column("owner", String(64), nullable=False),
-        Column("place", String(1024), nullable=False),
-    )
-    engine = create_engine(url)
-    try:
-        for attempt in range(5):  # another process may create the table at the same moment
-            try:
-                meta.create_all(engine, checkfirst=True)
-                break
-            except SQLAlchemyError:
-                if attempt == 4:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-        try:
-            with engine.begin() as conn:
-                conn.execute(insert(table).values(study=study, what="report", owner=worker,
-                                                  place=place[:1024]))  # fmt: skip
-            return None
-        except IntegrityError:
-            pass
-        with engine.connect() as conn:
-            row = conn.execute(
-                select(table.c.owner, table.c.place).where(
-                    table.c.study == study, table.c.what == "report"
-                )
-            ).one()
-        return None if row.owner == worker else str(row.place)
-    finally:
-        engine.dispose()
 
 
 class OptunaSearch:
@@ -496,6 +475,7 @@ def run_study(ctx, pipeline, sets, storage: str | None = None):
         When another process ranks and reports the study (or still runs trials).
     """
     from optuna.trial import TrialState
+    from sqlalchemy.exc import SQLAlchemyError
 
     config, out, log = ctx.config, ctx.out, ctx.log
     if storage is None:
@@ -506,10 +486,17 @@ def run_study(ctx, pipeline, sets, storage: str | None = None):
     except BoundError as exc:
         raise ConfigError(str(exc)) from None
     splits = list(splitter(config, ctx.info["task"]).split(sets.X_train, sets.y_train))
-    study = open_study(storage, shown, config, len(splits))
     worker = _worker_token(out)
+    place = f"{socket.gethostname()}:{out.resolve()} (pid {os.getpid()})"
+    claims = Claims(storage, study_name(config), worker, place)
+    try:  # the first process (or folder) to join the study samples with random_state
+        process = claims.process_number()
+    except (SQLAlchemyError, RuntimeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ConfigError(f"--storage {shown}: cannot open the study: {first}") from None
+    study = open_study(storage, shown, config, len(splits), process)
     log(f"optuna study {study.study_name} in {shown}; dashboard: optuna-dashboard {shown}")
-    _retry_own_stale(study, worker, log)
+    _retry_stale(study, worker, log)
     counts, started = {"epochs": 0}, time.time()
     why = _room_left(study, config)
     if why:
@@ -530,8 +517,7 @@ def run_study(ctx, pipeline, sets, storage: str | None = None):
             f"study {study.study_name}: trials {running[:10]} still run in other processes; "
             "the process that ends the study ranks, refits and reports it"
         )
-    place = f"{socket.gethostname()}:{out.resolve()} (pid {os.getpid()})"
-    holder = claim_report(storage, study.study_name, worker, place)
+    holder = claims.claim("report")
     if holder is not None:
         raise StudyReportedElsewhere(
             f"study {study.study_name} is finished; {holder} ranks, refits and reports it"

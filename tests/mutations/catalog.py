@@ -568,9 +568,9 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation(
         "optuna-report-claimed-twice",
-        OPT_PY,
-        "        return None if row.owner == worker else str(row.place)",
-        "        return None",
+        "skmlp/experiment/_claims.py",
+        "            return None if row.owner == self.owner else str(row.place)",
+        "            return None",
         (OPT + "test_another_process_on_the_same_storage_reports_nothing",),
     ),
     Mutation(
