@@ -57,6 +57,9 @@ __all__ = ["OptunaSearch", "StudyReportedElsewhere", "check_run_storage", "run_s
 #: Seconds between a running trial's heartbeats, and after which a trial with no
 #: heartbeat is failed (its process is gone) and retried.
 HEARTBEAT_S, GRACE_S = 20, 120
+#: Seconds after which a running trial no process has marked as its own is taken
+#: for one whose process was killed as it created it.
+ORPHAN_S = 3.0
 _KEY_CHARS = set("0123456789abcdef")
 
 
@@ -296,9 +299,12 @@ def _worker_token(out: Path) -> str:
 def _retry_stale(study, worker: str, log) -> None:
     """Fail and queue again the trials a killed process of this folder left running.
 
-    The folder is locked by this process, so no other process runs its trials.
-    Trials of other processes whose heartbeat stopped more than :data:`GRACE_S`
-    seconds ago are failed and queued again by Optuna (``fail_stale_trials``).
+    The folder is locked by this process, so no other process runs its trials. A
+    trial is marked with its folder's token as its first act; one still unmarked
+    :data:`ORPHAN_S` seconds after it is seen was left by a process killed as it
+    created it, here or elsewhere, and is failed too. Trials of other processes
+    whose heartbeat stopped more than :data:`GRACE_S` seconds ago are failed and
+    queued again by Optuna (``fail_stale_trials``).
     """
     import optuna
     from optuna.trial import TrialState
@@ -307,11 +313,18 @@ def _retry_stale(study, worker: str, log) -> None:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
 
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.user_attrs.get("worker") != worker:
-            continue
+    def stale():
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        return {t.number: t for t in running if t.user_attrs.get("worker", worker) == worker}
+
+    found = stale()
+    if any("worker" not in t.user_attrs for t in found.values()):
+        time.sleep(ORPHAN_S)  # a live process marks its new trial within milliseconds
+        found = {n: t for n, t in stale().items() if n in found}
+    for trial in found.values():
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+        if trial.params:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
         log(f"trial {trial.number} was left running by a killed run: failed, to be run again")
 
 

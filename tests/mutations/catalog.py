@@ -562,9 +562,12 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "optuna-killed-trial-not-retried",
         OPT_PY,
-        '        if trial.user_attrs.get("worker") != worker:',
-        "        if True:",
-        (OPT + "test_a_killed_study_resumes_without_refitting_a_complete_trial",),
+        "    for trial in found.values():",
+        "    for trial in []:",
+        (
+            OPT + "test_a_trial_killed_as_it_was_created_is_failed",
+            OPT + "test_a_killed_study_resumes_without_refitting_a_complete_trial",
+        ),
     ),
     Mutation(
         "optuna-report-claimed-twice",
