@@ -21,10 +21,14 @@ runs of one config share it. Complete trials are never fitted again; a trial
 left running by a killed process of this output folder is marked failed and its
 parameters run again first; one left by a process elsewhere is failed by
 Optuna's heartbeat after :data:`GRACE_S` seconds and retried. Several processes
-share one study: ``n_trials`` counts its complete and pruned trials over all of
-them, and the process that finds the study finished claims the ranking, refits
-and report in the table ``skmlp_claims`` (one row per study, inserted once); the
-others say which process has it and stop (:class:`StudyReportedElsewhere`).
+share one study: each joins it with a number (claimed in the table
+``skmlp_claims``, kept by its output folder) and samples with ``random_state``
+plus that number, so that the first samples as a single process would and the
+others draw other trials; ``n_trials`` counts its complete and pruned trials
+over all of them, and the process that finds the study finished claims the
+ranking, refits and report in the same table (one row per study, inserted
+once); the others say which process has it and stop
+(:class:`StudyReportedElsewhere`).
 """
 
 from __future__ import annotations
@@ -508,7 +512,11 @@ def run_study(ctx, pipeline, sets, storage: str | None = None):
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise ConfigError(f"--storage {shown}: cannot open the study: {first}") from None
     study = open_study(storage, shown, config, len(splits), process)
-    log(f"optuna study {study.study_name} in {shown}; dashboard: optuna-dashboard {shown}")
+    log(f"optuna study {study.study_name} in {shown} (process {process}); dashboard: "
+        f"optuna-dashboard {shown}")  # fmt: skip
+    if ctx.n_jobs != 1:
+        log("--n-jobs does not apply to an Optuna study: its trials run one at a time in each "
+            "process; start more processes on one --storage to run more at once")  # fmt: skip
     _retry_stale(study, worker, log)
     counts, started = {"epochs": 0}, time.time()
     why = _room_left(study, config)
