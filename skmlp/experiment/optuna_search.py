@@ -543,6 +543,11 @@ def run_study(ctx, pipeline, sets, storage: str | None = None):
         raise StudyReportedElsewhere(
             f"study {study.study_name} is finished; {holder} ranks, refits and reports it"
         )
+    if not any(t.state == TrialState.COMPLETE for t in trials):
+        raise RecordError(
+            f"study {study.study_name}: none of its {len(trials)} trials is complete (pruned "
+            "or failed), so no candidate is chosen: raise n_trials, timeout or budget_epochs"
+        )
     store = out / "fits"
     store.mkdir(exist_ok=True)
     study_records(trials, store)
