@@ -32,7 +32,7 @@ from skmlp.experiment.optuna_search import (  # noqa: E402
 from skmlp.experiment.records import RecordError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-N_TRIALS, EPOCHS = 8, 3
+N_TRIALS, EPOCHS = 6, 3
 N_PRUNED = 12  # the median pruner waits for 5 trials: a few more to prune
 
 
@@ -212,7 +212,7 @@ def test_a_trial_killed_as_it_was_created_is_failed(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_a_killed_study_resumes_without_refitting_a_complete_trial(tmp_path):
-    n_trials = 5
+    n_trials = 4
     (tmp_path / "search.toml").write_text(_toml(f'n_trials = {n_trials}\npruner = "none"\n',
                                                  epochs=4))  # fmt: skip
     argv = [sys.executable, "-m", "skmlp", "run", "--config", "search.toml", "--out", "out",
@@ -386,7 +386,7 @@ def test_bad_layers_and_widths_are_one_line_errors(tmp_path, kind, space, messag
 @pytest.mark.slow
 def test_a_width_is_drawn_for_each_layer_drawn(tmp_path):
     path = tmp_path / "search.toml"
-    text = _toml('n_trials = 5\npruner = "none"\n', epochs=1)
+    text = _toml('n_trials = 4\npruner = "none"\n', epochs=1)
     path.write_text(text.split("[search.space]")[0] + "[search.space]\n" + LAYERS)
     out = tmp_path / "out"
     run_experiment(load_config(path), out=out, plots=False, verbose=False)
