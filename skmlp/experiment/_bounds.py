@@ -108,6 +108,8 @@ def n_candidates(config) -> int:
     """The candidates a search draws or enumerates, computed without listing them."""
     if config.search in ("random", "halving-random"):
         return config.n_iter
+    if config.search == "optuna":  # a study with a timeout only stops at MAX_CANDIDATES
+        return config.n_trials or 1
     total = 0
     for grid in config.param_space():
         total += math.prod(len(v) for v in grid.values())
@@ -188,6 +190,8 @@ def _candidate_widths(config) -> list[tuple]:
     if config.space is None:
         return [tuple(get_architecture(n).hidden_layer_sizes) for n in config.architectures]
     values = config.space.get("hidden_layer_sizes")
+    if isinstance(values, dict):  # layers and widths (Optuna): the widest and deepest
+        return [(max(values["widths"]),) * values["layers"][1]]
     if values is None and "architecture" in config.space:
         return [tuple(get_architecture(n).hidden_layer_sizes)
                 for n in config.space["architecture"]]  # fmt: skip

@@ -33,6 +33,8 @@ EXP = "tests/test_experiment.py::"
 DROPIN = "tests/test_dropin_defaults.py::"
 EXPORT = "tests/test_export.py::"
 TAB = "tests/test_tabular.py::"
+OPT = "tests/test_optuna.py::"
+OPT_PY = "skmlp/experiment/optuna_search.py"
 RESTORE = "        if self._best_weights is not None:\n            self.model.set_weights("
 NO_RESTORE = "        if False:\n            self.model.set_weights("
 
@@ -551,5 +553,51 @@ MUTATIONS: list[Mutation] = [
         "    except _BAD_BACKUP as exc:\n        set_aside(folder, exc, log)",
         "    except ():\n        set_aside(folder, exc, log)",
         ("tests/test_refit_resume.py::test_a_damaged_or_hostile_backup_is_set_aside_with_a_note",),
+    ),
+    # ------------------------------------------------- issue 29: Optuna studies
+    Mutation(
+        "optuna-sampler-unseeded",
+        OPT_PY,
+        "return optuna.samplers.TPESampler(seed=seed)",
+        "return optuna.samplers.TPESampler()",
+        (OPT + "test_a_seeded_tpe_study_reproduces_its_trials",),
+    ),
+    Mutation(
+        "optuna-pruning-never-stops-a-fit",
+        OPT_PY,
+        "                self.model.stop_training = True",
+        "                pass",
+        (OPT + "test_pruning_stops_fits_early",),
+    ),
+    Mutation(
+        "optuna-pruned-trial-ranked",
+        OPT_PY,
+        "            if pruned:\n",
+        "            if False:\n",
+        (OPT + "test_a_pruned_trial_never_reaches_the_ranking_or_the_report",),
+    ),
+    Mutation(
+        "optuna-killed-trial-not-retried",
+        OPT_PY,
+        "    for trial in found.values():",
+        "    for trial in []:",
+        (
+            OPT + "test_a_trial_killed_as_it_was_created_is_failed",
+            OPT + "test_a_killed_study_resumes_without_refitting_a_complete_trial",
+        ),
+    ),
+    Mutation(
+        "optuna-report-claimed-twice",
+        "skmlp/experiment/_claims.py",
+        "            return None if row.owner == self.owner else str(row.place)",
+        "            return None",
+        (OPT + "test_another_process_on_the_same_storage_reports_nothing",),
+    ),
+    Mutation(
+        "optuna-storage-read-from-a-file",
+        "skmlp/experiment/config.py",
+        '    if "storage" in settings:',
+        "    if False:",
+        (OPT + "test_bad_settings_are_one_line_errors_naming_the_file",),
     ),
 ]
