@@ -535,4 +535,21 @@ MUTATIONS: list[Mutation] = [
         "    if False:",
         (TAB + "test_data_errors_are_one_line_before_any_fit",),
     ),
+    # ------------------------------------- issue 29: searches from other libraries
+    Mutation(
+        "optuna-search-cv-cannot-prune",
+        "skmlp/_classifier.py",
+        "        return self._fit(X, y, sample_weight, incremental=True, classes=classes)",
+        '        raise RuntimeError("no partial_fit")',
+        (
+            "tests/test_search_integrations.py::test_optuna_search_cv_prunes_fits_through_partial_fit",
+        ),
+    ),
+    Mutation(
+        "optuna-search-cv-seed-ignored",
+        "skmlp/_base.py",
+        "            return int(self.random_state)\n",
+        "            return int(check_random_state(None).randint(_backend.MAX_SEED))\n",
+        ("tests/test_search_integrations.py::test_optuna_search_cv_on_a_pipeline_is_seeded",),
+    ),
 ]
