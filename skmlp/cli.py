@@ -10,6 +10,7 @@ dataset, missing data, unwritable folder, bad file) print one line and exit with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -83,6 +84,12 @@ def _add_run(sub) -> None:
         help="run the search's fits on the Dask cluster at ADDRESS: the training data and the "
         "estimators go to its workers, each fit's record comes back, and only this machine "
         "writes the output folder (the workers need not share its disk)",
+    )  # fmt: skip
+    run.add_argument(
+        "--storage", metavar="URL",
+        help='the database of a kind = "optuna" search\'s study, an SQLAlchemy URL such as '
+        "postgresql+psycopg://user@host/db (default: sqlite:///OUT/optuna.db); runs of one "
+        "config pointed at one database share its study",
     )  # fmt: skip
     run.add_argument(
         "--dataset", default=None, metavar="{digits,mnist,fashion-mnist}",
@@ -191,6 +198,32 @@ def _load_model(path: str, trust_pickle: bool):
     return load(path)
 
 
+def _run_or_join(run_experiment, config, args, out):
+    """Run the experiment; ``None`` when another process reports its Optuna study."""
+    from .experiment.optuna_search import StudyReportedElsewhere
+
+    command = "skmlp " + " ".join(sys.argv[1:])
+    if args.storage:  # run.json records the command: never the database's password
+        from .experiment._optuna_settings import check_storage_url
+
+        with contextlib.suppress(ValueError):  # a bad URL is refused by the run
+            command = command.replace(args.storage, check_storage_url(args.storage))
+    try:
+        return run_experiment(
+            config,
+            data_dir=args.data_dir,
+            out=out,
+            n_jobs=args.n_jobs,
+            plots=not args.no_plots,
+            verbose=not args.quiet,
+            command=command,
+            storage=args.storage,
+        )
+    except StudyReportedElsewhere as exc:
+        print(f"skmlp: {exc}", flush=True)
+        return None
+
+
 def _cmd_run(args, backend) -> int:
     from .experiment import (
         ExperimentConfig,
@@ -230,15 +263,9 @@ def _cmd_run(args, backend) -> int:
     check_output_dir(out)
     if not args.quiet:
         print("Keras backend: {} ({})".format(*backend), flush=True)
-    result = run_experiment(
-        config,
-        data_dir=args.data_dir,
-        out=out,
-        n_jobs=args.n_jobs,
-        plots=not args.no_plots,
-        verbose=not args.quiet,
-        command="skmlp " + " ".join(sys.argv[1:]),
-    )
+    result = _run_or_join(run_experiment, config, args, out)
+    if result is None:  # another process reports the study
+        return 0
     from ._text import terminal_safe
 
     lines = ["", format_results(result.results)]

@@ -108,6 +108,8 @@ def n_candidates(config) -> int:
     """The candidates a search draws or enumerates, computed without listing them."""
     if config.search in ("random", "halving-random"):
         return config.n_iter
+    if config.search == "optuna":  # a study with a timeout only stops at MAX_CANDIDATES
+        return config.n_trials or 1
     total = 0
     for grid in config.param_space():
         total += math.prod(len(v) for v in grid.values())

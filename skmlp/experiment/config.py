@@ -91,7 +91,7 @@ SEED_SETTINGS = {
 }
 
 #: The searches a config can name.
-SEARCH_KINDS = ("grid", "random", "halving-grid", "halving-random")
+SEARCH_KINDS = ("grid", "random", "halving-grid", "halving-random", "optuna")
 #: The distributions a random search's space can name, with their keys.
 DISTRIBUTIONS = {
     "uniform": "real numbers spread evenly from low to high",
@@ -185,8 +185,8 @@ class ExperimentConfig:
         (or ``"architecture"``, built-in architecture names), each value a list
         of choices or, for the random kinds, a distribution (a dict with
         ``distribution`` and ``low``, ``high``). ``None``: the architectures.
-    search : {"grid", "random", "halving-grid", "halving-random"}, default="grid"
-        The search.
+    search : {"grid", "random", "halving-grid", "halving-random", "optuna"}, default="grid"
+        The search; ``"optuna"`` is an Optuna study (:mod:`.optuna_search`).
     n_iter : int, default=10
         Candidates drawn by the random kinds.
     resource : {"epochs", "samples"}, default="epochs"
@@ -218,6 +218,18 @@ class ExperimentConfig:
         The run's name: the default output folder is ``skmlp_results/<name>``.
         One folder name of at most 100 letters, digits, ``.``, ``-`` or ``_``,
         never a path.
+    sampler : {"tpe", "random", "cmaes"}, default="tpe"
+        The Optuna study's sampler, seeded by ``random_state`` (``search="optuna"``).
+    pruner : {"median", "hyperband", "none"}, default="median"
+        What stops the Optuna study's unpromising fits, from their validation
+        score at each epoch.
+    n_trials : int or None, default=None
+        Trials of the Optuna study (complete and pruned ones, over every
+        process sharing its storage).
+    timeout : float or None, default=None
+        Seconds after which this process starts no new trial.
+    budget_epochs : int or None, default=None
+        No new trial starts once the trials have trained this many epochs in all.
     dask_scheduler : str or None, default=None
         Address of a Dask scheduler to run the search's fits on (not part of
         the run's identity: the results are the same). Set from the command
@@ -252,6 +264,11 @@ class ExperimentConfig:
     scoring: str | None = None
     tabular: dict = field(default_factory=dict)
     name: str | None = None
+    sampler: str = "tpe"
+    pruner: str = "median"
+    n_trials: int | None = None
+    timeout: float | None = None
+    budget_epochs: int | None = None
     dask_scheduler: str | None = None
 
     def validate(self) -> None:
@@ -324,6 +341,9 @@ class ExperimentConfig:
         check_settings(self)
         _check_estimator(self.estimator, "estimator", self.task)
         _check_space(self.space, self.search, self.resource, self.task)
+        from ._optuna_settings import check_optuna_settings
+
+        check_optuna_settings(self)
         # bounds from time and memory: needs no data (the networks' size is checked
         # again, exactly, once the data is read)
         check_search_size(self)
@@ -368,7 +388,16 @@ class ExperimentConfig:
 
 
 #: Settings added after runs were recorded, left out of a run's key at their defaults.
-_NEW_DEFAULTS = {"task": "auto", "scoring": None, "tabular": {}}
+_NEW_DEFAULTS = {
+    "task": "auto",
+    "scoring": None,
+    "tabular": {},
+    "sampler": "tpe",
+    "pruner": "median",
+    "n_trials": None,
+    "timeout": None,
+    "budget_epochs": None,
+}
 
 
 def _jsonable(value):
@@ -494,10 +523,10 @@ def _check_space(space, search: str, resource: str, task: str = "auto") -> None:
         if name not in known:
             raise ConfigError(_unknown(name, "search.space", known | {"architecture"}))
         if isinstance(values, dict):
-            if not search.startswith("random") and search != "halving-random":
+            if search not in ("random", "halving-random", "optuna"):
                 raise ConfigError(
                     f"{where}: a {search} search needs a list of values, not a distribution "
-                    "(distributions are for the random kinds)"
+                    "(distributions are for the random kinds and optuna)"
                 )
             _check_distribution(name, values, where, task)
         elif isinstance(values, list) and 0 < len(values) <= MAX_VALUES:
@@ -538,6 +567,12 @@ _SECTIONS = {
         "validation_fraction",
         "dask_scheduler",
         "scoring",
+        "sampler",
+        "pruner",
+        "n_trials",
+        "timeout",
+        "budget_epochs",
+        "storage",
     },
 }
 # (key, types, what) of the scalar settings
@@ -561,6 +596,12 @@ _TYPES = {
     "target": (str, "a string"),
     "version": (int, "an integer"),
     "scoring": (str, "a string"),
+    "sampler": (str, "a string"),
+    "pruner": (str, "a string"),
+    "n_trials": (int, "an integer"),
+    "timeout": ((int, float), "a number of seconds"),
+    "budget_epochs": (int, "an integer"),
+    "storage": (str, "a string"),
     "drop_missing_target": (bool, "true or false"),
     "categorical": (list, "a list of column names"),
     **{k: (int, "an integer") for k in ("integer_categories", "max_categories", "max_width")},
@@ -664,6 +705,12 @@ def load_config(path: str | Path) -> ExperimentConfig:
             f"{path}: search.dask_scheduler is not read from a config file (a file must not "
             "choose where your data is sent and whose code runs); name the cluster on the "
             "command line: skmlp run --config FILE --dask-scheduler ADDRESS"
+        )
+    if "storage" in settings:
+        raise ConfigError(
+            f"{path}: search.storage is not read from a config file (a file must not choose "
+            "which database your trials are sent to); name it on the command line: "
+            "skmlp run --config FILE --storage URL"
         )
     config = ExperimentConfig(**settings)
     try:

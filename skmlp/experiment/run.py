@@ -129,7 +129,7 @@ class RunContext:
         The output folder, locked by this run.
     log : callable
         Prints a progress line (or nothing, when the run is quiet).
-    data_dir, n_jobs, plots, verbose, command
+    data_dir, n_jobs, plots, verbose, command, storage
         As given to :func:`run_experiment`.
     notes : list of str
         What the run read back from the folder instead of computing it; every
@@ -146,6 +146,7 @@ class RunContext:
     plots: bool = True
     verbose: bool = True
     command: str | None = None
+    storage: str | None = None
     notes: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
 
@@ -193,6 +194,7 @@ def run_experiment(
     plots: bool = True,
     verbose: bool = True,
     command: str | None = None,
+    storage: str | None = None,
 ) -> ExperimentResult:
     """Run the cross-validated search and write its artefacts.
 
@@ -217,19 +219,36 @@ def run_experiment(
         Print progress.
     command : str or None, default=None
         Command line to record in ``run.json``.
+    storage : str or None, default=None
+        An SQLAlchemy URL of the database of an Optuna search's study
+        (``search="optuna"``); ``None``: ``OUT/optuna.db``.
 
     Returns
     -------
     ExperimentResult
         Tables, the best model and where everything was written.
+
+    Raises
+    ------
+    skmlp.experiment.optuna_search.StudyReportedElsewhere
+        In an Optuna search, when another process ranks, refits and reports
+        the study this process worked on.
     """
     config = config or ExperimentConfig()
     config.validate()
+    if storage is not None:  # refused before anything runs; not contacted here
+        from ._bounds import BoundError
+        from ._optuna_settings import check_run_storage
+
+        try:
+            check_run_storage(config, storage)
+        except BoundError as exc:
+            raise ConfigError(str(exc)) from None
     if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
         raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
     out = check_output_dir(default_output_dir(config.label) if out is None else out)
     log = print if verbose else (lambda *a, **k: None)
-    ctx = RunContext(config, out, log, data_dir, n_jobs, plots, verbose, command)
+    ctx = RunContext(config, out, log, data_dir, n_jobs, plots, verbose, command, storage)
     with OutputLock(out, command, log):
         return _run_locked(ctx)
 
@@ -442,6 +461,10 @@ def _search(ctx: RunContext, pipeline: Pipeline, sets: Sets):
     (:func:`.cluster.fits_by_place`).
     """
     config, X, y = ctx.config, sets.X_train, sets.y_train
+    if config.search == "optuna":  # a study in a database (optuna_search.py)
+        from .optuna_search import run_study
+
+        return run_study(ctx, pipeline, sets, ctx.storage)
     store = ctx.out / "fits"
     store.mkdir(exist_ok=True)
     sizes = planned_fits(config, len(y))
