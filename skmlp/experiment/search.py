@@ -427,8 +427,9 @@ def planned_fits(config, n_rows: int) -> list[float]:
     n_splits = 1 if config.validation_size is not None else config.cv
     if config.search == "grid":
         return [1.0] * (len(ParameterGrid(config.param_space())) * n_splits)
-    if config.search == "random":
-        return [1.0] * (config.n_iter * n_splits)
+    if config.search in ("random", "optuna"):  # a study: its n_trials, pruned or not
+        return [1.0] * ((config.n_iter if config.search == "random" else config.n_trials or 1)
+                        * n_splits)  # fmt: skip
     if config.search == "halving-grid":
         n_candidates = len(ParameterGrid(config.param_space()))
     else:
