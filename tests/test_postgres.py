@@ -4,13 +4,20 @@ The server comes from Debian's postgresql package (``.ci/run`` installs it when
 it runs as root); without it these tests skip, saying why.
 """
 
+import json
 import os
 import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import _postgres
 import pytest
 
 sqlalchemy = pytest.importorskip("sqlalchemy")
+REPO = Path(__file__).resolve().parents[1]
+N_TRIALS = 6
 
 
 def _setting(url, name):
@@ -69,3 +76,87 @@ def test_optuna_rdb_storage_on_postgres(postgres_url):
     assert [t.params for t in trials] == [t.params for t in study.trials]
     assert again.best_value == min(t.value for t in study.trials)
     storage.engine.dispose()
+
+
+def _two_runs_config(folder: Path) -> Path:
+    """A seeded TPE study on 300 digits, 6 trials of 3 epochs, no pruning: every trial completes."""
+    path = folder / "search.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            name = "two-runs"
+            [data]
+            dataset = "digits"
+            n_train = 300
+            n_test = 100
+            [estimator]
+            max_iter = 3
+            batch_size = 50
+            [search]
+            kind = "optuna"
+            n_trials = {N_TRIALS}
+            pruner = "none"
+            validation_size = 0.3
+            report_top = 1
+            random_state = 0
+            [search.space]
+            hidden_layer_sizes = [[8], [16]]
+            learning_rate_init = {{ distribution = "loguniform", low = 1e-3, high = 0.1 }}
+            """
+        )
+    )
+    return path
+
+
+def _skmlp_run(config: Path, out: Path, storage: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))  # fmt: skip
+    # JAX starts and fits these small networks faster than TensorFlow: both runs use it
+    env["KERAS_BACKEND"] = "jax"
+    command = [sys.executable, "-m", "skmlp", "run", "--config", str(config), "--out", str(out),
+               "--storage", storage, "--no-plots"]  # fmt: skip
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=out.parent,
+    )
+
+
+@pytest.mark.slow
+def test_two_runs_share_one_study_and_report_once(postgres_url, tmp_path):
+    optuna = pytest.importorskip("optuna")
+    config = _two_runs_config(tmp_path)
+    outs = [tmp_path / "machine-a", tmp_path / "machine-b"]
+    runs = [_skmlp_run(config, out, postgres_url) for out in outs]  # both at once
+    texts = [run.communicate(timeout=240)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], "\n".join(t[-1500:] for t in texts)
+
+    # through Optuna: one study, every trial complete, each number once, each drawn once
+    (summary,) = optuna.get_all_study_summaries(postgres_url)
+    trials = optuna.load_study(study_name=summary.study_name, storage=postgres_url).trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * N_TRIALS
+    assert sorted(t.number for t in trials) == list(range(N_TRIALS))
+    drawn = [json.dumps(t.params, sort_keys=True) for t in trials]
+    assert len(set(drawn)) == N_TRIALS, f"trials drew the same parameters: {sorted(drawn)}"
+
+    # exactly one folder holds the report; it has one fit record per trial (one validation
+    # split), the study's own, and the other folder has no report and no record
+    reporting = [out for out in outs if (out / "results.csv").exists()]
+    assert len(reporting) == 1, [sorted(p.name for p in out.iterdir()) for out in outs]
+    (reporter,) = reporting
+    (other,) = [out for out in outs if out != reporter]
+    report_files = ("results.csv", "results.md", "ranking.csv", "best_model.skmlp", "fits")
+    assert all((reporter / name).exists() for name in report_files)
+    assert not any((other / name).exists() for name in report_files)
+    keys = sorted(f["key"] for t in trials for f in t.user_attrs["folds"])
+    assert sorted(p.stem for p in (reporter / "fits").glob("*.json")) == keys
+    assert len(set(keys)) == N_TRIALS
+
+    # the other run's last line says who reports: the reporter's folder, or, when it
+    # stopped while the reporter still ran a trial, the process that ends the study
+    last = texts[outs.index(other)].strip().splitlines()[-1]
+    assert last.startswith("skmlp: study ") and "ranks, refits and reports it" in last
+    assert str(reporter.resolve()) in last or "the process that ends the study" in last
