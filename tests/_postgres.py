@@ -8,6 +8,7 @@ port, with its unix socket in the folder and trust authentication for local
 connections only. It yields an SQLAlchemy URL (``postgresql+psycopg://...``),
 then stops the server and removes the folder, also when the test fails.
 
+``new_database(url)`` gives a test a database of its own on that server.
 ``unavailable()`` says in one line why no server can be started here (no
 binaries, no unprivileged user, no psycopg), or returns None.
 """
@@ -141,6 +142,22 @@ def postgres_server(dbname: str = "skmlp"):
             subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"],
                            capture_output=True, timeout=_START_TIMEOUT_S)  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
+
+
+def new_database(url: str) -> str:
+    """Create an empty database on the server of ``url``; return its URL."""
+    import uuid
+
+    import sqlalchemy
+
+    name = "test_" + uuid.uuid4().hex[:16]
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    finally:
+        engine.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name
 
 
 def timed_server_cycle() -> tuple[float, float]:

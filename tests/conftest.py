@@ -54,3 +54,11 @@ def postgres_url():
         pytest.skip(reason)
     with _postgres.postgres_server() as url:
         yield url
+
+
+@pytest.fixture
+def postgres_db(postgres_url):
+    """The URL of a new, empty database of this test on the session's PostgreSQL server."""
+    import _postgres
+
+    return _postgres.new_database(postgres_url)
