@@ -213,14 +213,14 @@ def _room_left(study, config, exclude=None) -> str | None:
 
 # ------------------------------------------------------------- the study
 def _sampler(config):
+    """The config's sampler, seeded per trial (:class:`._optuna_shared.TrialSeededSampler`)."""
     import optuna
 
-    seed = config.random_state
-    if config.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if config.sampler == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
+    from ._optuna_shared import TrialSeededSampler
+
+    kind = {"random": optuna.samplers.RandomSampler, "cmaes": optuna.samplers.CmaEsSampler}
+    make = kind.get(config.sampler, optuna.samplers.TPESampler)
+    return TrialSeededSampler(lambda seed: make(seed=seed), config.random_state)
 
 
 def _pruner(config, n_splits: int):
@@ -239,6 +239,8 @@ def open_study(url: str, shown: str, config, n_splits: int):
     from optuna import storages
     from sqlalchemy.exc import SQLAlchemyError
 
+    from ._optuna_shared import rdb_storage
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # skmlp prints its own lines
     try:
         with warnings.catch_warnings():
@@ -248,7 +250,7 @@ def open_study(url: str, shown: str, config, n_splits: int):
                          storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}  # fmt: skip
             else:
                 retry = {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=3)}
-            storage = storages.RDBStorage(
+            storage = rdb_storage(
                 url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S, **retry
             )
         return optuna.create_study(
