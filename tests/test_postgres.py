@@ -152,7 +152,7 @@ def test_processes_sharing_a_study_draw_other_candidates(postgres_db, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_runs_share_one_study_and_report_once(postgres_db, tmp_path):
+def test_runs_share_one_study_and_report_once(postgres_db, tmp_path):
     optuna = pytest.importorskip("optuna")
     config = _two_runs_config(tmp_path)
     outs = [tmp_path / "machine-a", tmp_path / "machine-b"]
@@ -192,3 +192,18 @@ def test_two_runs_share_one_study_and_report_once(postgres_db, tmp_path):
     last = texts[outs.index(other)].strip().splitlines()[-1]
     assert last.startswith("skmlp: study ") and "ranks, refits and reports it" in last
     assert str(reporter.resolve()) in last or "the process that ends the study" in last
+
+    # a third machine joining the finished study finds the claim taken (the two above
+    # reach it together only when they finish at the same moment): it trains nothing,
+    # writes no report, and names the reporter's folder
+    late = tmp_path / "machine-c"
+    run = _skmlp_run(config, late, postgres_db)
+    text = run.communicate(timeout=120)[0]
+    assert run.returncode == 0, text[-1500:]
+    assert not any((late / name).exists() for name in report_files)
+    assert "no new trial: the study has its 6 trials" in text
+    last = text.strip().splitlines()[-1]
+    assert last.startswith("skmlp: study ") and f"{reporter.resolve()} (pid " in last
+    assert len(optuna.load_study(study_name=summary.study_name, storage=postgres_db).trials) == len(
+        every
+    )

@@ -552,4 +552,18 @@ MUTATIONS: list[Mutation] = [
         "            return int(check_random_state(None).randint(_backend.MAX_SEED))\n",
         ("tests/test_search_integrations.py::test_optuna_search_cv_on_a_pipeline_is_seeded",),
     ),
+    Mutation(
+        "optuna-report-claimed-by-every-process",
+        "skmlp/experiment/optuna_search.py",
+        "        except IntegrityError:\n            pass\n",
+        "        except IntegrityError:\n            return None\n",
+        ("tests/test_postgres.py::test_runs_share_one_study_and_report_once",),
+    ),
+    Mutation(
+        "optuna-sampler-seeded-per-process",
+        "skmlp/experiment/optuna_search.py",
+        "    return TrialSeededSampler(lambda seed: make(seed=seed), config.random_state)",
+        "    return make(seed=config.random_state)",
+        ("tests/test_postgres.py::test_processes_sharing_a_study_draw_other_candidates",),
+    ),
 ]
