@@ -35,4 +35,9 @@ CASES = [
      _config("a = " + "[" * 5000 + "]" * 5000 + "\n")),
     (9, "n_iter = 2**63 - 1",
      _config('[search]\nkind = "random"\nn_iter = 9223372036854775807\n')),
+    (29, "an Optuna study's storage named in the file (a network address)",
+     _config('[search]\nkind = "optuna"\nn_trials = 4\n'
+             'storage = "postgresql://attacker.example.org/trials"\n')),
+    (29, "n_trials = 2**63 - 1 in an Optuna study",
+     _config('[search]\nkind = "optuna"\nn_trials = 9223372036854775807\n')),
 ]  # fmt: skip

@@ -3,7 +3,8 @@
 The studies are tiny (digits, 240 training rows, 3 epochs, widths 8 and 16) and
 share a few runs through module-scoped fixtures: a TPE study without pruning run
 twice (it must draw and score the same trials), the same study with the median
-pruner (its fits must stop early, and no pruned trial may reach the ranking).
+pruner and a few more trials (its fits must stop early, and no pruned trial may
+reach the ranking).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from skmlp.experiment.records import RecordError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TRIALS, EPOCHS = 8, 3
+N_PRUNED = 12  # the median pruner waits for 5 trials: a few more to prune
 
 
 def _toml(search: str = "", *, name: str = "optuna-test", epochs: int = EPOCHS) -> str:
@@ -50,6 +52,7 @@ def _toml(search: str = "", *, name: str = "optuna-test", epochs: int = EPOCHS) 
         kind = "optuna"
         validation_size = 0.3
         report_top = 1
+        scoring = "neg_log_loss"  # a score without ties: the pruner always has a median
         """
         )
         + textwrap.dedent(search)
@@ -88,8 +91,8 @@ def unpruned(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pruned(tmp_path_factory):
-    """The same study with the median pruner."""
-    return _run(tmp_path_factory.mktemp("pruned"), f'n_trials = {N_TRIALS}\npruner = "median"\n')
+    """The same study, longer, with the median pruner."""
+    return _run(tmp_path_factory.mktemp("pruned"), f'n_trials = {N_PRUNED}\npruner = "median"\n')
 
 
 # ------------------------------------------------------------ the study
@@ -110,7 +113,7 @@ def test_pruning_stops_fits_early(unpruned, pruned):
     stopped = [t for t in _trials(pruned) if t.state == optuna.trial.TrialState.PRUNED]
     assert stopped, "the median pruner pruned no trial"
     assert all(t.user_attrs["epochs"] < EPOCHS for t in stopped)
-    assert sum(epochs(pruned)) < sum(epochs(unpruned[0]))
+    assert len(epochs(pruned)) == N_PRUNED and sum(epochs(pruned)) < N_PRUNED * EPOCHS
     # the trials' intermediate values are the validation split's scores, epoch by epoch
     complete = [t for t in _trials(pruned) if t.state == optuna.trial.TrialState.COMPLETE]
     assert all(sorted(t.intermediate_values) == list(range(EPOCHS)) for t in complete)
@@ -130,7 +133,7 @@ def test_a_pruned_trial_never_reaches_the_ranking_or_the_report(pruned):
     rates = {f"{t.params['learning_rate_init']:.4g}" for t in stopped}
     assert not any(r in params for params in ranking["params"] for r in rates)
     best = max(complete, key=lambda t: t.value)
-    assert ranking["cv_accuracy_mean"].iloc[0] == pytest.approx(best.value)
+    assert ranking["cv_log_loss_mean"].iloc[0] == pytest.approx(-best.value)
     record = json.loads((pruned / "run.json").read_text())
     assert record["complete"] and record["best_architecture"] == ranking["candidate"].iloc[0]
     table = pd.read_csv(pruned / "trials.csv")
@@ -175,6 +178,38 @@ def _count(db: Path, state: str) -> int:
         return 0
 
 
+def _running_epochs(db: Path) -> int:
+    """The epochs reported by the running trial (0 if none)."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            query = ("SELECT COUNT(*) FROM trial_intermediate_values v JOIN trials t "
+                     "ON v.trial_id = t.trial_id WHERE t.state = 'RUNNING'")  # fmt: skip
+            return conn.execute(query).fetchone()[0]
+    except sqlite3.Error:  # being created
+        return 0
+
+
+def test_a_trial_killed_as_it_was_created_is_failed(tmp_path, monkeypatch):
+    from skmlp.experiment import optuna_search
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", direction="maximize")
+    study.ask()  # killed before it was marked: by nobody, with no parameters
+    mine = study.ask()
+    mine.set_user_attr("worker", "a" * 32)
+    mine.suggest_float("x", 0, 1)
+    theirs = study.ask()
+    theirs.set_user_attr("worker", "b" * 32)  # a live process's, elsewhere
+    monkeypatch.setattr(optuna_search, "ORPHAN_S", 0.0)
+    said = []
+    optuna_search._retry_stale(study, "a" * 32, said.append)
+    states = [t.state.name for t in study.get_trials()]
+    assert states == ["FAIL", "FAIL", "RUNNING", "WAITING"], states
+    (queued,) = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert queued.user_attrs["retry_of"] == mine.number and len(said) == 2
+
+
 @pytest.mark.slow
 def test_a_killed_study_resumes_without_refitting_a_complete_trial(tmp_path):
     n_trials = 5
@@ -187,7 +222,7 @@ def test_a_killed_study_resumes_without_refitting_a_complete_trial(tmp_path):
     first = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)  # fmt: skip
     deadline = time.time() + 120
-    while not (_count(db, "COMPLETE") >= 2 and _count(db, "RUNNING") == 1):
+    while not (_count(db, "COMPLETE") >= 2 and _running_epochs(db) >= 1):  # mid-fit
         assert first.poll() is None, first.stderr.read().decode()[-2000:]
         assert time.time() < deadline, "the study never reached its third trial"
         time.sleep(0.02)
@@ -304,11 +339,21 @@ def test_the_time_left_counts_epochs_not_trials():
     from skmlp.experiment.optuna_search import _Progress
 
     config = SimpleNamespace(n_trials=10, budget_epochs=None, timeout=None)
-    progress = _Progress(SimpleNamespace(config=config), {"epochs": 10}, started=0.0)
-    # 5 trials done (pruned ones with fewer epochs): 10 epochs, 2 s an epoch here;
-    # the 5 trials left at 2 epochs each: 10 epochs, 20 s (not 5 trials at 4 s)
-    assert progress._left(done=5, epochs=10, elapsed=20.0) == pytest.approx(20.0)
+    progress = _Progress(SimpleNamespace(config=config), {"epochs": 5}, started=0.0)
+    # the study: 5 trials done (pruned ones with fewer epochs), 10 epochs; this
+    # process trained 5 of them in 10 s, 2 s an epoch: the 5 trials left at 2 epochs
+    # each are 10 epochs, 20 s
+    assert progress._left(done=5, epochs=10, elapsed=10.0) == pytest.approx(20.0)
     config.budget_epochs = 14  # 4 epochs of the budget left
-    assert progress._left(done=5, epochs=10, elapsed=20.0) == pytest.approx(8.0)
-    config.timeout = 25.0
-    assert progress._left(done=5, epochs=10, elapsed=20.0) == pytest.approx(5.0)
+    assert progress._left(done=5, epochs=10, elapsed=10.0) == pytest.approx(8.0)
+    config.timeout = 15.0
+    assert progress._left(done=5, epochs=10, elapsed=10.0) == pytest.approx(5.0)
+
+
+def test_the_example_config_is_the_halving_runs_at_its_budget():
+    configs = ROOT / "benchmarks" / "configs"
+    optuna_run = load_config(configs / "fashion-mnist-optuna.toml")
+    halving = load_config(configs / "fashion-mnist-90.toml")
+    assert optuna_run.search == "optuna" and optuna_run.budget_epochs == 192
+    for name in ("space", "validation_size", "epochs", "estimator", "random_state", "dataset"):
+        assert getattr(optuna_run, name) == getattr(halving, name), name

@@ -128,27 +128,35 @@ def _skmlp_run(config: Path, out: Path, storage: str) -> subprocess.Popen:
 # ask() outside optimize(): Optuna warns that the heartbeat is for optimize()
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")
 def test_processes_sharing_a_study_draw_other_candidates(postgres_db, tmp_path):
-    # two processes' studies, opened as skmlp run opens them, asking in turn (as two
-    # machines do): a sampler seeded once per process would draw each candidate twice
+    # two processes joining one study as skmlp run joins it (a number each, claimed in the
+    # database), asking in turn as two machines do: with one seed they would draw each
+    # candidate twice
     pytest.importorskip("optuna")
     from skmlp.experiment import load_config
-    from skmlp.experiment.optuna_search import open_study, suggest
+    from skmlp.experiment._claims import Claims
+    from skmlp.experiment.optuna_search import open_study, study_name, suggest
 
     config = load_config(_two_runs_config(tmp_path))
-    studies = [open_study(postgres_db, "db", config, 1) for _ in range(2)]
+
+    def join(url, owner):
+        process = Claims(url, study_name(config), owner, owner).process_number()
+        return open_study(url, "db", config, 1, process), process
+
+    (a, first), (b, second) = join(postgres_db, "a" * 32), join(postgres_db, "b" * 32)
+    assert (first, second) == (0, 1)
     drawn = []
     for i in range(8):
-        study = studies[i % 2]
+        study = (a, b)[i % 2]
         trial = study.ask()
         drawn.append(json.dumps(suggest(trial, config), sort_keys=True))
         study.tell(trial, float(i))
     assert len(set(drawn)) == len(drawn), drawn
-    # and one process alone draws what it drew before: trial numbers seed the draws
-    again = open_study(_postgres.new_database(postgres_db), "db", config, 1)
-    for i, expected in enumerate(drawn):
-        trial = again.ask()
-        assert json.dumps(suggest(trial, config), sort_keys=True) == expected
-        again.tell(trial, float(i))
+    # the first process draws what one process alone draws (TPE starts with 10 random draws)
+    alone, _ = join(_postgres.new_database(postgres_db), "c" * 32)
+    for i in range(0, 8, 2):
+        trial = alone.ask()
+        assert json.dumps(suggest(trial, config), sort_keys=True) == drawn[i]
+        alone.tell(trial, float(i))
 
 
 @pytest.mark.slow

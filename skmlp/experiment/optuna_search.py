@@ -21,10 +21,14 @@ runs of one config share it. Complete trials are never fitted again; a trial
 left running by a killed process of this output folder is marked failed and its
 parameters run again first; one left by a process elsewhere is failed by
 Optuna's heartbeat after :data:`GRACE_S` seconds and retried. Several processes
-share one study: ``n_trials`` counts its complete and pruned trials over all of
-them, and the process that finds the study finished claims the ranking, refits
-and report in the table ``skmlp_claims`` (one row per study, inserted once); the
-others say which process has it and stop (:class:`StudyReportedElsewhere`).
+share one study: each joins it with a number (claimed in the table
+``skmlp_claims``, kept by its output folder) and samples with ``random_state``
+plus that number, so that the first samples as a single process would and the
+others draw other trials; ``n_trials`` counts its complete and pruned trials
+over all of them, and the process that finds the study finished claims the
+ranking, refits and report in the same table (one row per study, inserted
+once); the others say which process has it and stop
+(:class:`StudyReportedElsewhere`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from sklearn.utils import _safe_indexing
 
 from ..architectures import get_architecture
 from ._bounds import MAX_CANDIDATES, BoundError
+from ._claims import Claims
 from ._files import write_json
 from ._optuna_settings import check_run_storage, check_storage_url
 from .config import ConfigError, _choices
@@ -56,6 +61,9 @@ __all__ = ["OptunaSearch", "StudyReportedElsewhere", "check_run_storage", "run_s
 #: Seconds between a running trial's heartbeats, and after which a trial with no
 #: heartbeat is failed (its process is gone) and retried.
 HEARTBEAT_S, GRACE_S = 20, 120
+#: Seconds after which a running trial no process has marked as its own is taken
+#: for one whose process was killed as it created it.
+ORPHAN_S = 3.0
 _KEY_CHARS = set("0123456789abcdef")
 
 
@@ -134,7 +142,8 @@ class _Objective:
         trial.set_user_attr("worker", self.worker)
         trial.set_user_attr("pid", os.getpid())
         room = _room_left(trial.study, self.ctx.config, exclude=trial.number)
-        if room:
+        if room:  # another process filled the study since this one looked
+            trial.set_user_attr("not_run", room)
             raise _NoRoom(room)
         params = suggest(trial, self.ctx.config)
         folds, epochs = [], 0
@@ -212,15 +221,16 @@ def _room_left(study, config, exclude=None) -> str | None:
 
 
 # ------------------------------------------------------------- the study
-def _sampler(config):
-    """The config's sampler, seeded per trial (:class:`._optuna_shared.TrialSeededSampler`)."""
+def _sampler(config, process: int = 0):
+    """The config's sampler; process ``k`` of a shared study samples with seed + ``k``."""
     import optuna
 
-    from ._optuna_shared import TrialSeededSampler
-
-    kind = {"random": optuna.samplers.RandomSampler, "cmaes": optuna.samplers.CmaEsSampler}
-    make = kind.get(config.sampler, optuna.samplers.TPESampler)
-    return TrialSeededSampler(lambda seed: make(seed=seed), config.random_state)
+    seed = (config.random_state + process) % 2**32
+    if config.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if config.sampler == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
 
 
 def _pruner(config, n_splits: int):
@@ -233,37 +243,48 @@ def _pruner(config, n_splits: int):
     return optuna.pruners.MedianPruner()
 
 
-def open_study(url: str, shown: str, config, n_splits: int):
-    """The config's study in the database at ``url`` (created if new); ``shown`` names it."""
+def open_study(url: str, shown: str, config, n_splits: int, process: int = 0):
+    """The config's study in the database at ``url`` (created if new); ``shown`` names it.
+
+    Processes started together may create the database's tables at the same
+    moment: a failed attempt is tried again, three times at most.
+    """
     import optuna
-    from optuna import storages
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ._optuna_shared import rdb_storage
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # skmlp prints its own lines
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):  # Optuna >= 4.9
-                retry = {"heartbeat_stale_trial_callback":
-                         storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}  # fmt: skip
-            else:
-                retry = {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=3)}
-            storage = rdb_storage(
-                url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S, **retry
+    for attempt in range(3):
+        try:
+            return optuna.create_study(
+                storage=_storage(url),
+                study_name=study_name(config),
+                direction="maximize",
+                sampler=_sampler(config, process),
+                pruner=_pruner(config, n_splits),
+                load_if_exists=True,
             )
-        return optuna.create_study(
-            storage=storage,
-            study_name=study_name(config),
-            direction="maximize",
-            sampler=_sampler(config),
-            pruner=_pruner(config, n_splits),
-            load_if_exists=True,
-        )
-    except (SQLAlchemyError, ImportError, ValueError, RuntimeError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise ConfigError(f"--storage {shown}: cannot open the study: {first}") from None
+        except (SQLAlchemyError, ImportError, ValueError, RuntimeError) as exc:
+            if attempt < 2 and isinstance(exc, SQLAlchemyError):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ConfigError(f"--storage {shown}: cannot open the study: {first}") from None
+
+
+def _storage(url: str):
+    """Optuna's storage at ``url``, with heartbeats: a dead process's trial is retried."""
+    import optuna
+    from optuna import storages
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):  # Optuna >= 4.9
+            retry = {"heartbeat_stale_trial_callback":
+                     storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}  # fmt: skip
+        else:
+            retry = {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=3)}
+        return storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                                   **retry)  # fmt: skip
 
 
 def _worker_token(out: Path) -> str:
@@ -279,18 +300,35 @@ def _worker_token(out: Path) -> str:
     return token
 
 
-def _retry_own_stale(study, worker: str, log) -> None:
+def _retry_stale(study, worker: str, log) -> None:
     """Fail and queue again the trials a killed process of this folder left running.
 
-    The folder is locked by this process, so no other process runs its trials.
+    The folder is locked by this process, so no other process runs its trials. A
+    trial is marked with its folder's token as its first act; one still unmarked
+    :data:`ORPHAN_S` seconds after it is seen was left by a process killed as it
+    created it, here or elsewhere, and is failed too. Trials of other processes
+    whose heartbeat stopped more than :data:`GRACE_S` seconds ago are failed and
+    queued again by Optuna (``fail_stale_trials``).
     """
+    import optuna
     from optuna.trial import TrialState
 
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.user_attrs.get("worker") != worker:
-            continue
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+    def stale():
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        return {t.number: t for t in running if t.user_attrs.get("worker", worker) == worker}
+
+    found = stale()
+    if any("worker" not in t.user_attrs for t in found.values()):
+        time.sleep(ORPHAN_S)  # a live process marks its new trial within milliseconds
+        found = {n: t for n, t in stale().items() if n in found}
+    for trial in found.values():
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+        if trial.params:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
         log(f"trial {trial.number} was left running by a killed run: failed, to be run again")
 
 
@@ -306,10 +344,14 @@ class _Progress:
         from .._progress import format_seconds
 
         config = self.ctx.config
+        if "not_run" in trial.user_attrs:
+            self.ctx.log(f"  trial {trial.number} not run: {trial.user_attrs['not_run']}")
+            study.stop()
+            return
         trials = study.get_trials(deepcopy=False)
         complete = sum(t.state == TrialState.COMPLETE for t in trials)
         pruned = sum(t.state == TrialState.PRUNED for t in trials)
-        epochs = sum(int(t.user_attrs.get("epochs", 0)) for t in trials)
+        epochs = sum(int(t.user_attrs.get("epochs", 0)) for t in trials if t.state.is_finished())
         elapsed = time.time() - self.started
         left = self._left(complete + pruned, epochs, elapsed)
         of = f"/{config.n_trials}" if config.n_trials else ""
@@ -341,54 +383,6 @@ class _Progress:
         if config.timeout is not None:
             left = min(left, max(config.timeout - elapsed, 0))
         return left if math.isfinite(left) else None
-
-
-# ------------------------------------------------ who ranks and reports
-def claim_report(url: str, study: str, worker: str, place: str) -> str | None:
-    """Claim the study's ranking, refits and report for this process (``worker``).
-
-    One row per study in the table ``skmlp_claims``, inserted once (its primary
-    key refuses a second): returns ``None`` when this process holds the claim
-    (now, or from an earlier run of its folder), else the holder's ``place``.
-    """
-    from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
-    from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-
-    meta = MetaData()
-    table = Table(
-        "skmlp_claims",
-        meta,
-        Column("study", String(255), primary_key=True),
-        Column("what", String(64), primary_key=True),
-        Column("owner", String(64), nullable=False),
-        Column("place", String(1024), nullable=False),
-    )
-    engine = create_engine(url)
-    try:
-        for attempt in range(5):  # another process may create the table at the same moment
-            try:
-                meta.create_all(engine, checkfirst=True)
-                break
-            except SQLAlchemyError:
-                if attempt == 4:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-        try:
-            with engine.begin() as conn:
-                conn.execute(insert(table).values(study=study, what="report", owner=worker,
-                                                  place=place[:1024]))  # fmt: skip
-            return None
-        except IntegrityError:
-            pass
-        with engine.connect() as conn:
-            row = conn.execute(
-                select(table.c.owner, table.c.place).where(
-                    table.c.study == study, table.c.what == "report"
-                )
-            ).one()
-        return None if row.owner == worker else str(row.place)
-    finally:
-        engine.dispose()
 
 
 class OptunaSearch:
@@ -498,6 +492,7 @@ def run_study(ctx, pipeline, sets, storage: str | None = None):
         When another process ranks and reports the study (or still runs trials).
     """
     from optuna.trial import TrialState
+    from sqlalchemy.exc import SQLAlchemyError
 
     config, out, log = ctx.config, ctx.out, ctx.log
     if storage is None:
@@ -508,10 +503,21 @@ def run_study(ctx, pipeline, sets, storage: str | None = None):
     except BoundError as exc:
         raise ConfigError(str(exc)) from None
     splits = list(splitter(config, ctx.info["task"]).split(sets.X_train, sets.y_train))
-    study = open_study(storage, shown, config, len(splits))
     worker = _worker_token(out)
-    log(f"optuna study {study.study_name} in {shown}; dashboard: optuna-dashboard {shown}")
-    _retry_own_stale(study, worker, log)
+    place = f"{socket.gethostname()}:{out.resolve()} (pid {os.getpid()})"
+    claims = Claims(storage, study_name(config), worker, place)
+    try:  # the first process (or folder) to join the study samples with random_state
+        process = claims.process_number()
+    except (SQLAlchemyError, RuntimeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ConfigError(f"--storage {shown}: cannot open the study: {first}") from None
+    study = open_study(storage, shown, config, len(splits), process)
+    log(f"optuna study {study.study_name} in {shown} (process {process}); dashboard: "
+        f"optuna-dashboard {shown}")  # fmt: skip
+    if ctx.n_jobs != 1:
+        log("--n-jobs does not apply to an Optuna study: its trials run one at a time in each "
+            "process; start more processes on one --storage to run more at once")  # fmt: skip
+    _retry_stale(study, worker, log)
     counts, started = {"epochs": 0}, time.time()
     why = _room_left(study, config)
     if why:
@@ -532,11 +538,15 @@ def run_study(ctx, pipeline, sets, storage: str | None = None):
             f"study {study.study_name}: trials {running[:10]} still run in other processes; "
             "the process that ends the study ranks, refits and reports it"
         )
-    place = f"{socket.gethostname()}:{out.resolve()} (pid {os.getpid()})"
-    holder = claim_report(storage, study.study_name, worker, place)
+    holder = claims.claim("report")
     if holder is not None:
         raise StudyReportedElsewhere(
             f"study {study.study_name} is finished; {holder} ranks, refits and reports it"
+        )
+    if not any(t.state == TrialState.COMPLETE for t in trials):
+        raise RecordError(
+            f"study {study.study_name}: none of its {len(trials)} trials is complete (pruned "
+            "or failed), so no candidate is chosen: raise n_trials, timeout or budget_epochs"
         )
     store = out / "fits"
     store.mkdir(exist_ok=True)

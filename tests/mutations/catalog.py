@@ -33,6 +33,8 @@ EXP = "tests/test_experiment.py::"
 DROPIN = "tests/test_dropin_defaults.py::"
 EXPORT = "tests/test_export.py::"
 TAB = "tests/test_tabular.py::"
+OPT = "tests/test_optuna.py::"
+OPT_PY = "skmlp/experiment/optuna_search.py"
 RESTORE = "        if self._best_weights is not None:\n            self.model.set_weights("
 NO_RESTORE = "        if False:\n            self.model.set_weights("
 
@@ -552,18 +554,64 @@ MUTATIONS: list[Mutation] = [
         "            return int(check_random_state(None).randint(_backend.MAX_SEED))\n",
         ("tests/test_search_integrations.py::test_optuna_search_cv_on_a_pipeline_is_seeded",),
     ),
+    # ------------------------------------------------- issue 29: Optuna studies
+    Mutation(
+        "optuna-sampler-unseeded",
+        OPT_PY,
+        "return optuna.samplers.TPESampler(seed=seed)",
+        "return optuna.samplers.TPESampler()",
+        (OPT + "test_a_seeded_tpe_study_reproduces_its_trials",),
+    ),
+    Mutation(
+        "optuna-pruning-never-stops-a-fit",
+        OPT_PY,
+        "                self.model.stop_training = True",
+        "                pass",
+        (OPT + "test_pruning_stops_fits_early",),
+    ),
+    Mutation(
+        "optuna-pruned-trial-ranked",
+        OPT_PY,
+        "            if pruned:\n",
+        "            if False:\n",
+        (OPT + "test_a_pruned_trial_never_reaches_the_ranking_or_the_report",),
+    ),
+    Mutation(
+        "optuna-killed-trial-not-retried",
+        OPT_PY,
+        "    for trial in found.values():",
+        "    for trial in []:",
+        (
+            OPT + "test_a_trial_killed_as_it_was_created_is_failed",
+            OPT + "test_a_killed_study_resumes_without_refitting_a_complete_trial",
+        ),
+    ),
+    Mutation(
+        "optuna-report-claimed-twice",
+        "skmlp/experiment/_claims.py",
+        "            return None if row.owner == self.owner else str(row.place)",
+        "            return None",
+        (OPT + "test_another_process_on_the_same_storage_reports_nothing",),
+    ),
+    Mutation(
+        "optuna-storage-read-from-a-file",
+        "skmlp/experiment/config.py",
+        '    if "storage" in settings:',
+        "    if False:",
+        (OPT + "test_bad_settings_are_one_line_errors_naming_the_file",),
+    ),
     Mutation(
         "optuna-report-claimed-by-every-process",
-        "skmlp/experiment/optuna_search.py",
-        "        except IntegrityError:\n            pass\n",
-        "        except IntegrityError:\n            return None\n",
+        "skmlp/experiment/_claims.py",
+        "            except IntegrityError:\n                pass\n",
+        "            except IntegrityError:\n                return None\n",
         ("tests/test_postgres.py::test_runs_share_one_study_and_report_once",),
     ),
     Mutation(
-        "optuna-sampler-seeded-per-process",
-        "skmlp/experiment/optuna_search.py",
-        "    return TrialSeededSampler(lambda seed: make(seed=seed), config.random_state)",
-        "    return make(seed=config.random_state)",
+        "optuna-processes-sample-alike",
+        OPT_PY,
+        "    seed = (config.random_state + process) % 2**32",
+        "    seed = config.random_state",
         ("tests/test_postgres.py::test_processes_sharing_a_study_draw_other_candidates",),
     ),
 ]
