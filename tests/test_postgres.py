@@ -130,7 +130,7 @@ def _skmlp_run(config: Path, out: Path, storage: str) -> subprocess.Popen:
 def test_processes_sharing_a_study_draw_other_candidates(postgres_db, tmp_path):
     # two processes joining one study as skmlp run joins it (a number each, claimed in the
     # database), asking in turn as two machines do: with one seed they would draw each
-    # candidate twice
+    # candidate twice, and a resumed process what it drew before its kill
     pytest.importorskip("optuna")
     from skmlp.experiment import load_config
     from skmlp.experiment._claims import Claims
@@ -151,12 +151,15 @@ def test_processes_sharing_a_study_draw_other_candidates(postgres_db, tmp_path):
         drawn.append(json.dumps(suggest(trial, config), sort_keys=True))
         study.tell(trial, float(i))
     assert len(set(drawn)) == len(drawn), drawn
-    # the first process draws what one process alone draws (TPE starts with 10 random draws)
-    alone, _ = join(_postgres.new_database(postgres_db), "c" * 32)
-    for i in range(0, 8, 2):
-        trial = alone.ask()
-        assert json.dumps(suggest(trial, config), sort_keys=True) == drawn[i]
-        alone.tell(trial, float(i))
+    # a folder run again (after a kill) joins with its number again: it must not draw
+    # again what it drew before
+    again, number = join(postgres_db, "a" * 32)
+    assert number == first
+    for i in range(4):
+        trial = again.ask()
+        drawn.append(json.dumps(suggest(trial, config), sort_keys=True))
+        again.tell(trial, float(i))
+    assert len(set(drawn)) == len(drawn), drawn
 
 
 @pytest.mark.slow

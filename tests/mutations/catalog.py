@@ -558,8 +558,8 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "optuna-sampler-unseeded",
         OPT_PY,
-        "return optuna.samplers.TPESampler(seed=seed)",
-        "return optuna.samplers.TPESampler()",
+        "    return TrialSeededSampler(lambda trial_seed: make(seed=trial_seed), seed)",
+        "    return TrialSeededSampler(lambda trial_seed: make(), seed)",
         (OPT + "test_a_seeded_tpe_study_reproduces_its_trials",),
     ),
     Mutation(
@@ -608,10 +608,10 @@ MUTATIONS: list[Mutation] = [
         ("tests/test_postgres.py::test_runs_share_one_study_and_report_once",),
     ),
     Mutation(
-        "optuna-processes-sample-alike",
+        "optuna-sampler-seeded-once-per-process",
         OPT_PY,
-        "    seed = (config.random_state + process) % 2**32",
-        "    seed = config.random_state",
+        "    return TrialSeededSampler(lambda trial_seed: make(seed=trial_seed), seed)",
+        "    return make(seed=seed)",
         ("tests/test_postgres.py::test_processes_sharing_a_study_draw_other_candidates",),
     ),
 ]
