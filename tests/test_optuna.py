@@ -357,3 +357,49 @@ def test_the_example_config_is_the_halving_runs_at_its_budget():
     assert optuna_run.search == "optuna" and optuna_run.budget_epochs == 192
     for name in ("space", "validation_size", "epochs", "estimator", "random_state", "dataset"):
         assert getattr(optuna_run, name) == getattr(halving, name), name
+
+
+LAYERS = "hidden_layer_sizes = { layers = [1, 3], widths = [4, 8] }\n"
+
+
+@pytest.mark.parametrize(
+    ("kind", "space", "message"),
+    [
+        ("random", LAYERS, 'layers and widths are drawn by kind = "optuna" only'),
+        ("optuna", LAYERS.replace("[1, 3]", "[0, 3]"), "layers must be [fewest, most] with 1"),
+        ("optuna", LAYERS.replace("[1, 3]", "[1, 33]"), "<= 32, got [1, 33]"),
+        ("optuna", LAYERS.replace("[4, 8]", "[]"), "widths must be a list of 1 to 100 positive"),
+        ("optuna", LAYERS.replace("[4, 8]", "[4, -8]"), "widths must be a list of 1 to 100"),
+        ("optuna", LAYERS.replace("widths", "width"), "takes exactly 'layers'"),
+        ("optuna", LAYERS.replace("[4, 8]", "[4, 1000000000]"), "use smaller layers"),
+    ],
+)
+def test_bad_layers_and_widths_are_one_line_errors(tmp_path, kind, space, message):
+    path = tmp_path / "search.toml"
+    path.write_text(f'[search]\nkind = "{kind}"\nn_iter = 2\n' + ("n_trials = 2\n" if kind ==
+                    "optuna" else "") + "[search.space]\n" + space)  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_width_is_drawn_for_each_layer_drawn(tmp_path):
+    path = tmp_path / "search.toml"
+    text = _toml('n_trials = 5\npruner = "none"\n', epochs=1)
+    path.write_text(text.split("[search.space]")[0] + "[search.space]\n" + LAYERS)
+    out = tmp_path / "out"
+    run_experiment(load_config(path), out=out, plots=False, verbose=False)
+    trials = _trials(out)
+    for trial in trials:  # width_k exactly for the k layers drawn
+        n = trial.params["n_layers"]
+        assert sorted(k for k in trial.params if k.startswith("width_")) == [
+            f"width_{i + 1}" for i in range(n)
+        ]
+    assert len({t.params["n_layers"] for t in trials}) > 1
+    ranking = pd.read_csv(out / "ranking.csv")
+    drawn = {
+        "-".join(str(t.params[f"width_{i + 1}"]) for i in range(t.params["n_layers"]))
+        for t in trials
+    }
+    assert {p.split("hidden_layer_sizes=")[1].split(",")[0] for p in ranking["params"]} <= drawn

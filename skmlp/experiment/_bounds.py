@@ -190,6 +190,8 @@ def _candidate_widths(config) -> list[tuple]:
     if config.space is None:
         return [tuple(get_architecture(n).hidden_layer_sizes) for n in config.architectures]
     values = config.space.get("hidden_layer_sizes")
+    if isinstance(values, dict):  # layers and widths (Optuna): the widest and deepest
+        return [(max(values["widths"]),) * values["layers"][1]]
     if values is None and "architecture" in config.space:
         return [tuple(get_architecture(n).hidden_layer_sizes)
                 for n in config.space["architecture"]]  # fmt: skip

@@ -4,14 +4,15 @@
 ``timeout`` and ``budget_epochs`` (:func:`check_optuna_settings`); the study's
 database comes from the command line only (``skmlp run --storage URL``, checked
 by :func:`check_storage_url`, which parses it and contacts nothing). The study
-itself runs in :mod:`.optuna_search`.
+itself runs in :mod:`.optuna_search`. Its space may draw a number of hidden
+layers and then each layer's width (:func:`check_layer_space`).
 """
 
 from __future__ import annotations
 
 from ._bounds import MAX_CANDIDATES, MAX_STRING, BoundError, check_integer, check_real
 
-__all__ = ["check_optuna_settings", "check_storage_url", "require_optuna"]
+__all__ = ["check_layer_space", "check_optuna_settings", "check_storage_url", "require_optuna"]
 
 #: The samplers a study may use, each seeded by the config's ``random_state``.
 SAMPLERS = ("tpe", "random", "cmaes")
@@ -23,6 +24,8 @@ MAX_TIMEOUT = 30 * 86400
 MAX_BUDGET_EPOCHS = 10**9
 #: The databases a study may live in (SQLAlchemy dialects Optuna supports).
 DIALECTS = ("sqlite", "postgresql", "mysql")
+#: The most hidden layers, and width choices, of ``hidden_layer_sizes = {layers, widths}``.
+MAX_LAYERS, MAX_WIDTHS = 32, 100
 _INSTALL = 'pip install "skmlp[optuna]"'
 _OPTUNA_ONLY = {"sampler": "tpe", "pruner": "median", "n_trials": None, "timeout": None,
                 "budget_epochs": None}  # fmt: skip
@@ -71,10 +74,46 @@ def check_optuna_settings(config) -> None:
         _check_cmaes(config)
 
 
+def check_layer_space(spec: dict, where: str, search: str) -> None:
+    """Refuse a ``hidden_layer_sizes = {layers = [low, high], widths = [...]}`` table that
+    is not an Optuna search's, or whose counts and widths break their bounds."""
+    if search != "optuna":
+        raise BoundError(f'{where}: layers and widths are drawn by kind = "optuna" only')
+    if set(spec) != {"layers", "widths"}:
+        raise BoundError(
+            f"{where}: a table of layers and widths takes exactly 'layers' (the fewest and "
+            "most layers) and 'widths' (the choices of each layer's width)"
+        )
+    layers, widths = spec["layers"], spec["widths"]
+
+    def integer(n) -> bool:
+        return isinstance(n, int) and not isinstance(n, bool)
+
+    if not (
+        isinstance(layers, list)
+        and len(layers) == 2
+        and all(integer(n) for n in layers)
+        and 1 <= layers[0] <= layers[1] <= MAX_LAYERS
+    ):
+        raise BoundError(
+            f"{where}.layers must be [fewest, most] with 1 <= fewest <= most <= "
+            f"{MAX_LAYERS}, got {str(layers)[:80]}"
+        )
+    if not (
+        isinstance(widths, list)
+        and 0 < len(widths) <= MAX_WIDTHS
+        and all(integer(w) and w > 0 for w in widths)
+    ):
+        raise BoundError(
+            f"{where}.widths must be a list of 1 to {MAX_WIDTHS} positive integers, "
+            f"got {str(widths)[:80]}"
+        )
+
+
 def _check_cmaes(config) -> None:
     """CMA-ES draws numbers: every dimension of the space must be a distribution."""
     space = config.space if config.space is not None else {"architecture": config.architectures}
-    listed = [k for k, v in space.items() if not isinstance(v, dict)]
+    listed = [k for k, v in space.items() if not isinstance(v, dict) or "layers" in v]
     if listed:
         raise BoundError(
             f"sampler cmaes draws numbers only; search.space.{listed[0]} is a list of "

@@ -376,7 +376,8 @@ class ExperimentConfig:
         ``hidden_layer_sizes``, ``batch_norm`` and ``dropout``.
         """
         space = dict(self.space) if self.space is not None else {"architecture": self.architectures}
-        space = {k: _scipy(v) if isinstance(v, dict) else _choices(k, v) for k, v in space.items()}
+        space = {k: _scipy(v) if isinstance(v, dict) and "layers" not in v else _choices(k, v)
+                 for k, v in space.items()}  # fmt: skip
         names = space.pop("architecture", None)
         rest = {f"mlp__{k}": v for k, v in space.items()}
         if names is None:
@@ -406,7 +407,10 @@ def _jsonable(value):
     return repr(value)
 
 
-def _choices(name: str, values: list) -> list:
+def _choices(name: str, values) -> list:
+    if isinstance(values, dict):  # layers and widths (Optuna): each count at each width
+        low, high = values["layers"]
+        return [(w,) * n for n in range(low, high + 1) for w in values["widths"]]
     if name == "hidden_layer_sizes":
         return [tuple(v) if isinstance(v, list) else v for v in values]
     return list(values)
@@ -522,7 +526,14 @@ def _check_space(space, search: str, resource: str, task: str = "auto") -> None:
             raise ConfigError(f"{where}: a halving search over epochs sets max_iter itself")
         if name not in known:
             raise ConfigError(_unknown(name, "search.space", known | {"architecture"}))
-        if isinstance(values, dict):
+        if name == "hidden_layer_sizes" and isinstance(values, dict) and "layers" in values:
+            from ._optuna_settings import check_layer_space
+
+            try:  # a number of layers, then a width for each: Optuna only
+                check_layer_space(values, where, search)
+            except BoundError as exc:
+                raise ConfigError(str(exc)) from None
+        elif isinstance(values, dict):
             if search not in ("random", "halving-random", "optuna"):
                 raise ConfigError(
                     f"{where}: a {search} search needs a list of values, not a distribution "

@@ -88,6 +88,11 @@ def suggest(trial, config) -> dict:
     for name, values in space.items():
         if name == "architecture":
             params.update(get_architecture(trial.suggest_categorical(name, list(values))).params)
+        elif isinstance(values, dict) and "layers" in values:  # a width for each layer drawn
+            n = trial.suggest_int("n_layers", *values["layers"])
+            params[name] = tuple(
+                trial.suggest_categorical(f"width_{i + 1}", values["widths"]) for i in range(n)
+            )
         elif isinstance(values, dict):
             low, high, kind = values["low"], values["high"], values["distribution"]
             if kind == "randint":
