@@ -38,3 +38,27 @@ def small_data():
     y = np.repeat(np.arange(3), 70)[:200]
     X = centers[y] + rng.normal(size=(200, 5))
     return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server of this test session on 127.0.0.1 (tests/_postgres.py).
+
+    Skips, saying why, where no server can be started (no Debian postgresql
+    package, no unprivileged user to run it as, no psycopg).
+    """
+    import _postgres
+
+    reason = _postgres.unavailable()
+    if reason:
+        pytest.skip(reason)
+    with _postgres.postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_db(postgres_url):
+    """The URL of a new, empty database of this test on the session's PostgreSQL server."""
+    import _postgres
+
+    return _postgres.new_database(postgres_url)

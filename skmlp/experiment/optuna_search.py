@@ -227,15 +227,20 @@ def _room_left(study, config, exclude=None) -> str | None:
 
 # ------------------------------------------------------------- the study
 def _sampler(config, process: int = 0):
-    """The config's sampler; process ``k`` of a shared study samples with seed + ``k``."""
+    """The config's sampler; process ``k`` of a shared study samples with seed + ``k``.
+
+    Each trial draws with a seed of its own, from that seed and its number
+    (:class:`._trial_seeds.TrialSeededSampler`).
+    """
     import optuna
 
+    from ._trial_seeds import TrialSeededSampler
+
     seed = (config.random_state + process) % 2**32
-    if config.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if config.sampler == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
+    kinds = {"random": optuna.samplers.RandomSampler, "cmaes": optuna.samplers.CmaEsSampler}
+    make = kinds.get(config.sampler, optuna.samplers.TPESampler)
+    # each trial's own seed: a folder run again must not draw again what it drew
+    return TrialSeededSampler(lambda trial_seed: make(seed=trial_seed), seed)
 
 
 def _pruner(config, n_splits: int):

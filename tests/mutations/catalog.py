@@ -554,12 +554,29 @@ MUTATIONS: list[Mutation] = [
         "    except ():\n        set_aside(folder, exc, log)",
         ("tests/test_refit_resume.py::test_a_damaged_or_hostile_backup_is_set_aside_with_a_note",),
     ),
+    # ------------------------------------- issue 29: searches from other libraries
+    Mutation(
+        "optuna-search-cv-cannot-prune",
+        "skmlp/_classifier.py",
+        "        return self._fit(X, y, sample_weight, incremental=True, classes=classes)",
+        '        raise RuntimeError("no partial_fit")',
+        (
+            "tests/test_search_integrations.py::test_optuna_search_cv_prunes_fits_through_partial_fit",
+        ),
+    ),
+    Mutation(
+        "optuna-search-cv-seed-ignored",
+        "skmlp/_base.py",
+        "            return int(self.random_state)\n",
+        "            return int(check_random_state(None).randint(_backend.MAX_SEED))\n",
+        ("tests/test_search_integrations.py::test_optuna_search_cv_on_a_pipeline_is_seeded",),
+    ),
     # ------------------------------------------------- issue 29: Optuna studies
     Mutation(
         "optuna-sampler-unseeded",
         OPT_PY,
-        "return optuna.samplers.TPESampler(seed=seed)",
-        "return optuna.samplers.TPESampler()",
+        "    return TrialSeededSampler(lambda trial_seed: make(seed=trial_seed), seed)",
+        "    return TrialSeededSampler(lambda trial_seed: make(), seed)",
         (OPT + "test_a_seeded_tpe_study_reproduces_its_trials",),
     ),
     Mutation(
@@ -599,5 +616,19 @@ MUTATIONS: list[Mutation] = [
         '    if "storage" in settings:',
         "    if False:",
         (OPT + "test_bad_settings_are_one_line_errors_naming_the_file",),
+    ),
+    Mutation(
+        "optuna-report-claimed-by-every-process",
+        "skmlp/experiment/_claims.py",
+        "            except IntegrityError:\n                pass\n",
+        "            except IntegrityError:\n                return None\n",
+        ("tests/test_postgres.py::test_runs_share_one_study_and_report_once",),
+    ),
+    Mutation(
+        "optuna-sampler-seeded-once-per-process",
+        OPT_PY,
+        "    return TrialSeededSampler(lambda trial_seed: make(seed=trial_seed), seed)",
+        "    return make(seed=seed)",
+        ("tests/test_postgres.py::test_processes_sharing_a_study_draw_other_candidates",),
     ),
 ]
