@@ -226,8 +226,10 @@ class Tracking:
         if "mlflow" in self.track:
             from ._mlflow import start_parent
 
+            started = time.perf_counter()
             self.state["mlflow"] = start_parent(self, record, self.label)
             self._save()
+            self.log(f"MLflow: started in {time.perf_counter() - started:.1f}s")
 
     def end(self, result) -> None:
         """Log a complete run's ``result``, unless it was logged already."""
