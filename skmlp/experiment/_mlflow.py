@@ -97,7 +97,7 @@ def _children(c, ml: dict) -> dict:
     runs = c.search_runs(
         [ml["experiment_id"]],
         filter_string=f"tags.mlflow.parentRunId = '{ml['run_id']}'",
-        max_results=5000,
+        max_results=50_000,  # MLflow's most; a search has at most 10,000 candidates
     )
     return {r.data.tags.get("skmlp.candidate"): r for r in runs}
 

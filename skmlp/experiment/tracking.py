@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -215,6 +216,7 @@ class Tracking:
         self.uri = uri or f"sqlite:///{(out / 'mlflow.db').resolve()}"
         self.state = read_state(out, key) if self.track else {}
         self._client = None
+        self._starting = self._failed = self._started = None
 
     def _save(self) -> None:
         from ._files import write_json
@@ -222,17 +224,59 @@ class Tracking:
         write_json(self.out / STATE_FILE, {"config_key": self.key, **self.state})
 
     def begin(self, record: dict) -> None:
-        """Start (or continue) the MLflow run of a run whose ``run.json`` is ``record``."""
-        if "mlflow" in self.track:
-            from ._mlflow import start_parent
+        """Start (or continue) the MLflow run of a run whose ``run.json`` is ``record``.
 
+        The local store is opened on a background thread, while the search runs
+        (importing MLflow and creating its database take seconds); a store that
+        ``--tracking-uri`` names is contacted at once, so that an unreachable
+        server is reported before the search.
+        """
+        if "mlflow" not in self.track:
+            return
+        if self.local:
+            self._starting = threading.Thread(target=self._start, args=(record,), daemon=True,
+                                              name="skmlp-mlflow-start")  # fmt: skip
+            self._starting.start()
+        else:
+            self._start(record)
+            self._wait()
+
+    def _start(self, record: dict) -> None:
+        from ._mlflow import start_parent
+
+        try:
             started = time.perf_counter()
             self.state["mlflow"] = start_parent(self, record, self.label)
             self._save()
-            self.log(f"MLflow: started in {time.perf_counter() - started:.1f}s")
+            self._started = f"MLflow: started in {time.perf_counter() - started:.1f}s"
+        except BaseException as exc:  # raised where the run waits for it
+            self._failed = exc
+
+    def _wait(self) -> None:
+        """Wait for :meth:`begin`'s thread; raise what it raised."""
+        waited = time.perf_counter()
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
+        if self._started:
+            self.log(f"{self._started} (waited {time.perf_counter() - waited:.1f}s for it)")
+            self._started = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        """Wait for :meth:`begin`'s thread (an interrupted run's MLflow run is then saved)."""
+        if self._starting is not None:
+            self._starting.join(timeout=120)
+            self._starting = None
 
     def end(self, result) -> None:
         """Log a complete run's ``result``, unless it was logged already."""
+        self._wait()
         if "mlflow" in self.track:
             ml = self.state.get("mlflow", {})
             if ml.get("logged") and ml.get("uri") == self.uri:
@@ -281,7 +325,8 @@ def candidates(result) -> list[dict]:
     rows = []
     for row in ranking.to_dict("records"):
         name = plain_name(str(row[name_col]), Path(result.out) / "ranking.csv")
-        cv = result.cv_results[result.cv_results["candidate"].astype(str) == name]
+        table = result.cv_results
+        cv = table[table["candidate"].astype(str) == name] if "candidate" in table else table[:0]
         cv = cv.iloc[-1].to_dict() if len(cv) else {}  # its last round
         params = {
             k.split("__")[-1]: str(v)[:_PARAM_CHARS]
