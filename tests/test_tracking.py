@@ -289,7 +289,8 @@ _WITHOUT_THE_EXTRA = """
 import sys
 sys.modules["mlflow"] = None  # installed nowhere
 from skmlp.cli import main
-sys.exit(main(["run", "--track", "mlflow", "--out", sys.argv[1]]))
+sys.exit(main(["run", "--track", "mlflow", "--out", sys.argv[1], "--n-train", "300",
+               "--epochs", "1", "--cv", "2", "--architectures", "mlp2", "--no-plots"]))
 """
 
 
