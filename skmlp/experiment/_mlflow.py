@@ -42,7 +42,9 @@ def _experiment(tracking, c, label: str) -> str:
     found = c.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    location = (tracking.out / "mlflow-artifacts").resolve().as_uri() if tracking.local else None
+    location = None  # a server's or a database's own choice
+    if tracking.uri.startswith("sqlite:///"):  # beside the database file, not in the cwd
+        location = (Path(tracking.uri[10:]).resolve().parent / "mlflow-artifacts").as_uri()
     return c.create_experiment(name, artifact_location=location)
 
 

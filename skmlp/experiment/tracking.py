@@ -58,8 +58,8 @@ MAX_URI = 2000
 URI_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _EXPERIMENT_ID = re.compile(r"[0-9]{1,20}")
-#: MLflow's limits: characters of a param value, metrics in one batch call.
-_PARAM_CHARS, _BATCH = 6000, 1000
+#: MLflow's limit on the characters of a param value.
+_PARAM_CHARS = 6000
 
 
 class TrackingError(ValueError):
