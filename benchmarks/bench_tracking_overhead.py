@@ -5,7 +5,8 @@ architectures) ``--runs`` times without tracking and ``--runs`` times with
 ``--track mlflow`` (the output folder's own SQLite store), alternating the two so
 that a change in the machine's load hits both, each run into a fresh output folder.
 One untimed run first (``--warmup``) fills JAX's compilation cache. Records
-each run's wall time, the median of each mode and their ratio, the seconds
+each run's wall time and CPU time (user + system, less sensitive to the other
+work of a shared machine than wall time), the median of each mode and their ratio, the seconds
 the tracking took on the run's own path inside the tracked runs (waiting for the
 thread that opens the store, ``MLflow: started in ... (waited ...)``, and the logging,
 ``logged ... in``; opening the store runs beside the search), and the load average
@@ -22,6 +23,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,9 +47,12 @@ def one_run(out: Path, mode: str, extra: list[str]) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("MLFLOW_TRACKING_URI", None)
     cmd = [sys.executable, "-m", "skmlp", "run", "--out", str(out), *MODES[mode], *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     started = re.search(r"MLflow: started in ([\d.]+)s \(waited ([\d.]+)s", proc.stdout)
     logged = re.search(r"MLflow: logged run \w+ to .* in ([\d.]+)s", proc.stdout)
     if MODES[mode] and not (started and logged):
@@ -56,6 +61,7 @@ def one_run(out: Path, mode: str, extra: list[str]) -> dict:
     waited = float(started.group(2)) if started else 0
     return {
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),  # user + system, the process and its threads
         # on the run's own path: waiting for the start's thread, then the logging
         "tracking_s": round(waited + float(logged.group(1)), 2) if logged else 0,
         "start_s": float(started.group(1)) if started else 0,  # on a thread, beside the search
@@ -92,28 +98,35 @@ def main(argv=None) -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     plain, tracked = (statistics.median(r["wall_s"] for r in runs[m]) for m in MODES)
+    cpu_plain, cpu_tracked = (statistics.median(r["cpu_s"] for r in runs[m]) for m in MODES)
     inside = statistics.median(r["tracking_s"] for r in runs["--track mlflow"])
     rows = [
         {"mode": mode, "wall_s": [r["wall_s"] for r in rs],
          "median_wall_s": statistics.median(r["wall_s"] for r in rs),
+         "cpu_s": [r["cpu_s"] for r in rs],
+         "median_cpu_s": statistics.median(r["cpu_s"] for r in rs),
          "median_tracking_s": statistics.median(r["tracking_s"] for r in rs),
          "best": sorted({r["best"] for r in rs})}
         for mode, rs in runs.items()
     ]  # fmt: skip
-    lines = ["| mode | wall s (each run) | median wall s | tracking s inside (median) | best |",
-             "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    lines = ["| mode | wall s (each run) | median wall s | CPU s (each run) | median CPU s "
+             "| tracking s on the run's path (median) | best |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for r in rows:
         lines.append(f"| {r['mode']} | {', '.join(f'{w:.2f}' for w in r['wall_s'])} | "
-                     f"{r['median_wall_s']:.2f} | {r['median_tracking_s']:.2f} | "
+                     f"{r['median_wall_s']:.2f} | {', '.join(f'{w:.2f}' for w in r['cpu_s'])} | "
+                     f"{r['median_cpu_s']:.2f} | {r['median_tracking_s']:.2f} | "
                      f"{', '.join(map(str, r['best']))} |")  # fmt: skip
     summary = {
         "wall_ratio_tracked_to_plain": round(tracked / plain, 4),
         "overhead_percent_wall": round(100 * (tracked / plain - 1), 2),
+        "overhead_percent_cpu": round(100 * (cpu_tracked / cpu_plain - 1), 2),
         "overhead_percent_tracking_inside": round(100 * inside / plain, 2),
     }
     lines.append("")
     lines.append(f"tracked / plain median wall: {summary['wall_ratio_tracked_to_plain']:.3f} "
-                 f"({summary['overhead_percent_wall']:+.1f}%); the tracking's own seconds: "
+                 f"({summary['overhead_percent_wall']:+.1f}%); CPU: "
+                 f"{summary['overhead_percent_cpu']:+.1f}%; the tracking's seconds on the path: "
                  f"{inside:.2f} s, {summary['overhead_percent_tracking_inside']:.1f}% of the "
                  "plain run's median wall")  # fmt: skip
     table = "\n".join(lines)

@@ -81,17 +81,21 @@ def start_parent(tracking, record: dict, label: str) -> dict:
 
 
 def _batch(c, run_id, params=None, metrics=None, tags=None) -> None:
-    """Log in calls of at most 1000 metrics (MLflow's limit)."""
+    """Log in as few calls as MLflow's limits allow (1000 values a call, 100 params)."""
     import time
 
     from mlflow.entities import Metric, Param, RunTag
 
     now = int(time.time() * 1000)
+    params = [Param(k, v) for k, v in (params or {}).items()]
+    tags = [RunTag(k, v) for k, v in (tags or {}).items()]
     items = [Metric(k, v, now, step) for k, v, step in (metrics or [])]
-    c.log_batch(run_id, params=[Param(k, v) for k, v in (params or {}).items()],
-                tags=[RunTag(k, v) for k, v in (tags or {}).items()])  # fmt: skip
-    for i in range(0, len(items), 1000):
-        c.log_batch(run_id, metrics=items[i : i + 1000])
+    while params or tags or items:
+        call = {"params": params[:100], "tags": tags[:100]}
+        params, tags = params[100:], tags[100:]
+        room = 1000 - len(call["params"]) - len(call["tags"])
+        call["metrics"], items = items[:room], items[room:]
+        c.log_batch(run_id, **call)
 
 
 def _children(c, ml: dict) -> dict:
@@ -113,8 +117,8 @@ def log_result(tracking, result, rows: list, best_scores: dict) -> None:
     done = _children(c, ml)
     for row in rows:
         child = done.get(row["name"])
-        if child is not None and child.data.tags.get("skmlp.logged") == "true":
-            continue  # logged before the run was interrupted
+        if child is not None and child.info.status == "FINISHED":
+            continue  # logged (then finished) before the run was interrupted
         if child is None:
             child = c.create_run(ml["experiment_id"], run_name=row["name"], tags={
                 "mlflow.parentRunId": ml["run_id"], "skmlp.candidate": row["name"],
@@ -127,8 +131,7 @@ def log_result(tracking, result, rows: list, best_scores: dict) -> None:
         model = out / "models" / f"{row['name']}.skmlp"
         if row["refitted"] and model.is_file() and not model.is_symlink():
             c.log_artifact(run_id, str(model), "model")
-        c.set_tag(run_id, "skmlp.logged", "true")
-        c.set_terminated(run_id, "FINISHED")
+        c.set_terminated(run_id, "FINISHED")  # the mark of a child logged whole
     _batch(c, ml["run_id"], tags={"skmlp.best": str(result.best_architecture)},
            metrics=[(f"best_{k}", v, 0) for k, v in best_scores.items()])  # fmt: skip
     for name in _ARTIFACTS:
