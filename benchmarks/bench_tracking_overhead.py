@@ -9,7 +9,9 @@ each run's wall time and CPU time (user + system, less sensitive to the other
 work of a shared machine than wall time), the median of each mode and their ratio, the seconds
 the tracking took on the run's own path inside the tracked runs (waiting for the
 thread that opens the store, ``MLflow: started in ... (waited ...)``, and the logging,
-``logged ... in``; opening the store runs beside the search), and the load average
+``logged ... in``; opening the store runs beside the search), the tracking's own CPU
+seconds (its threads' ``time.thread_time``, which other work on the machine does not
+inflate) against the plain run's CPU, and the load average
 before and after (the machine may be shared). Writes
 ``benchmarks/results/tracking_overhead.{json,md}``.
 
@@ -53,12 +55,14 @@ def one_run(out: Path, mode: str, extra: list[str]) -> dict:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    started = re.search(r"MLflow: started in ([\d.]+)s \(waited ([\d.]+)s", proc.stdout)
-    logged = re.search(r"MLflow: logged run \w+ to .* in ([\d.]+)s", proc.stdout)
+    started = re.search(
+        r"MLflow: started in ([\d.]+)s \(([\d.]+)s CPU\) \(waited ([\d.]+)s", proc.stdout
+    )
+    logged = re.search(r"MLflow: logged run \w+ to .* in ([\d.]+)s \(([\d.]+)s CPU\)", proc.stdout)
     if MODES[mode] and not (started and logged):
         raise RuntimeError(f"{mode}: no tracking lines in the output:\n{proc.stdout[-2000:]}")
     best = re.search(r"best by CV accuracy: (\w[\w-]*)", proc.stdout)
-    waited = float(started.group(2)) if started else 0
+    waited = float(started.group(3)) if started else 0
     return {
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),  # user + system, the process and its threads
@@ -67,6 +71,10 @@ def one_run(out: Path, mode: str, extra: list[str]) -> dict:
         "start_s": float(started.group(1)) if started else 0,  # on a thread, beside the search
         "waited_s": waited,
         "log_s": float(logged.group(1)) if logged else 0,
+        # the tracking's own CPU (its threads' time.thread_time): load-insensitive
+        "tracking_cpu_s": round(float(started.group(2)) + float(logged.group(2)), 2)
+        if logged
+        else 0,
         "best": best.group(1) if best else None,
     }
 
@@ -100,6 +108,7 @@ def main(argv=None) -> None:
     plain, tracked = (statistics.median(r["wall_s"] for r in runs[m]) for m in MODES)
     cpu_plain, cpu_tracked = (statistics.median(r["cpu_s"] for r in runs[m]) for m in MODES)
     inside = statistics.median(r["tracking_s"] for r in runs["--track mlflow"])
+    own_cpu = statistics.median(r["tracking_cpu_s"] for r in runs["--track mlflow"])
     rows = [
         {"mode": mode, "wall_s": [r["wall_s"] for r in rs],
          "median_wall_s": statistics.median(r["wall_s"] for r in rs),
@@ -122,13 +131,17 @@ def main(argv=None) -> None:
         "overhead_percent_wall": round(100 * (tracked / plain - 1), 2),
         "overhead_percent_cpu": round(100 * (cpu_tracked / cpu_plain - 1), 2),
         "overhead_percent_tracking_inside": round(100 * inside / plain, 2),
+        "tracking_cpu_s_median": own_cpu,
+        "overhead_percent_tracking_cpu": round(100 * own_cpu / cpu_plain, 2),
     }
     lines.append("")
     lines.append(f"tracked / plain median wall: {summary['wall_ratio_tracked_to_plain']:.3f} "
                  f"({summary['overhead_percent_wall']:+.1f}%); CPU: "
                  f"{summary['overhead_percent_cpu']:+.1f}%; the tracking's seconds on the path: "
                  f"{inside:.2f} s, {summary['overhead_percent_tracking_inside']:.1f}% of the "
-                 "plain run's median wall")  # fmt: skip
+                 f"plain run's median wall; the tracking's own CPU: {own_cpu:.2f} s, "
+                 f"{summary['overhead_percent_tracking_cpu']:.1f}% of the plain run's median "
+                 "CPU")  # fmt: skip
     table = "\n".join(lines)
     print(table)
     from importlib.metadata import version

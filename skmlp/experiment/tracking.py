@@ -245,10 +245,11 @@ class Tracking:
         from ._mlflow import start_parent
 
         try:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             self.state["mlflow"] = start_parent(self, record, self.label)
             self._save()
-            self._started = f"MLflow: started in {time.perf_counter() - started:.1f}s"
+            self._started = (f"MLflow: started in {time.perf_counter() - started:.1f}s "
+                             f"({time.thread_time() - cpu:.2f}s CPU)")  # fmt: skip
         except BaseException as exc:  # raised where the run waits for it
             self._failed = exc
 
@@ -287,13 +288,14 @@ class Tracking:
                 if not ml.get("run_id") or ml.get("uri") != self.uri:
                     self.state["mlflow"] = start_parent(self, result.record, self.label)
                     self._save()
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.thread_time()
                 best = result.results.set_index("architecture").loc[result.best_architecture]
                 log_result(self, result, candidates(result), refit_metrics(best.to_dict()))
                 self.state["mlflow"]["logged"] = True
                 self._save()
                 self.log(f"MLflow: logged run {self.state['mlflow']['run_id']} to "
-                         f"{self.uri} in {time.perf_counter() - started:.1f}s")  # fmt: skip
+                         f"{self.uri} in {time.perf_counter() - started:.1f}s "
+                         f"({time.thread_time() - cpu:.2f}s CPU)")  # fmt: skip
         if "tensorboard" in self.track:
             if self.state.get("tensorboard", {}).get("logged"):
                 self.log(f"TensorBoard: already written to {self.out / 'tensorboard'}")
