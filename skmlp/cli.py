@@ -32,6 +32,7 @@ examples:
   skmlp run --dataset mnist --n-train 3000 --epochs 3 --architectures mlp2,mlp2-bn-do
   skmlp run --config search.toml               # your data, search space and search
   skmlp run --config search.toml --dask-scheduler tcp://scheduler:8786
+  skmlp run --track mlflow                     # + an MLflow run in skmlp_results/digits/mlflow.db
   skmlp predict results/mnist/best_model.skmlp t10k-images-idx3-ubyte.gz
   skmlp export results/mnist/best_model.skmlp mnist.onnx --card   # + mnist.md
 
@@ -115,6 +116,17 @@ def _add_run(sub) -> None:
     run.add_argument("--random-state", type=int, default=None, help="seed (default: 0)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="print only the results table")
+    run.add_argument(
+        "--track", metavar="{mlflow,tensorboard}",
+        help="also log the search: an MLflow run with a child run per candidate, and/or "
+        "TensorBoard event files in OUT/tensorboard (both: mlflow,tensorboard; needs "
+        "pip install 'skmlp[tracking]'); a rerun continues the same MLflow run",
+    )  # fmt: skip
+    run.add_argument(
+        "--tracking-uri", metavar="URI",
+        help="the MLflow store: http(s)://HOST:PORT of a tracking server or a database URL "
+        "(default: sqlite:///OUT/mlflow.db; MLFLOW_TRACKING_URI is ignored)",
+    )  # fmt: skip
     run.add_argument("--backend", choices=BACKEND_PREFERENCE, help=BACKEND_HELP)
 
 
@@ -256,6 +268,10 @@ def _cmd_run(args, backend) -> int:
         config = ExperimentConfig(**given)
     if args.dask_scheduler:
         config.dask_scheduler = args.dask_scheduler
+    if args.track is not None:  # over the config file's [tracking]
+        config.track = args.track
+    if args.tracking_uri is not None:
+        config.tracking_uri = args.tracking_uri
     config.validate()
     out = args.out if args.out is not None else default_output_dir(config.label)
     if Path(out).exists() and not Path(out).is_dir():

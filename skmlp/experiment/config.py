@@ -34,6 +34,10 @@ A search file looks like this (every section and key is optional)::
     hidden_layer_sizes = [[1024, 1024], [2048, 2048]]
     dropout = { distribution = "uniform", low = 0.2, high = 0.5 }
     learning_rate_init = { distribution = "loguniform", low = 1e-4, high = 3e-3 }
+
+    [tracking]
+    track = ["mlflow", "tensorboard"]   # or one of them (skmlp[tracking]); the MLflow
+                                        # store is named on the command line only
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ from ._bounds import (
     check_structure,
 )
 from .tabular import PREPROCESSING_KEYS
+from .tracking import check_tracking
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -235,6 +240,14 @@ class ExperimentConfig:
         the run's identity: the results are the same). Set from the command
         line (``--dask-scheduler``) or in Python; :func:`load_config` refuses it
         in a file.
+    track : str, sequence of str or None, default=None
+        Log the run to ``"mlflow"``, ``"tensorboard"`` or both
+        (:mod:`skmlp.experiment.tracking`); a config file sets it in
+        ``[tracking]``. Not part of the run's identity.
+    tracking_uri : str or None, default=None
+        The MLflow store (``http(s)://HOST:PORT`` or a database URL); ``None``:
+        ``sqlite:///OUT/mlflow.db``. From the command line (``--tracking-uri``)
+        or Python only: :func:`load_config` refuses it in a file.
     """
 
     dataset: str = "digits"
@@ -270,6 +283,8 @@ class ExperimentConfig:
     timeout: float | None = None
     budget_epochs: int | None = None
     dask_scheduler: str | None = None
+    track: str | Sequence[str] | None = None
+    tracking_uri: str | None = None
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` on a bad setting, before any data loads.
@@ -348,11 +363,13 @@ class ExperimentConfig:
         # again, exactly, once the data is read)
         check_search_size(self)
         check_network_memory(self, 1, 1)
+        check_tracking(self.track, self.tracking_uri)  # and that its package is installed
 
     def key(self) -> str:
         """A short hash of the settings: runs with equal keys compute the same thing."""
         settings = asdict(self)
-        settings.pop("dask_scheduler")  # where the fits run does not change them
+        for name in ("dask_scheduler", "track", "tracking_uri"):  # they change no number
+            settings.pop(name)
         for name, default in _NEW_DEFAULTS.items():  # runs from before they existed
             if settings[name] == default:
                 settings.pop(name)
@@ -552,7 +569,8 @@ def _check_space(space, search: str, resource: str, task: str = "auto") -> None:
 
 # --------------------------------------------------------------- TOML files
 _SECTIONS = {
-    None: {"name", "data", "preprocessing", "estimator", "search"},
+    None: {"name", "data", "preprocessing", "estimator", "search", "tracking"},
+    "tracking": {"track", "tracking_uri"},
     "data": {
         *_DATA_SOURCES,
         "target",
@@ -661,7 +679,7 @@ def load_config(path: str | Path) -> ExperimentConfig:
     path = Path(path)
     raw = _read_toml(path)
     _check_table(raw, None, path)
-    for section in ("data", "preprocessing", "search"):
+    for section in ("data", "preprocessing", "search", "tracking"):
         _check_table(raw.get(section, {}), section, path)
     data = dict(raw.get("data", {}))
     search = dict(raw.get("search", {}))
@@ -711,6 +729,15 @@ def load_config(path: str | Path) -> ExperimentConfig:
     settings.update(search)
     if "name" in raw:
         settings["name"] = raw["name"]
+    tracking = raw.get("tracking", {})
+    if "tracking_uri" in tracking:
+        raise ConfigError(
+            f"{path}: tracking.tracking_uri is not read from a config file (a file must not "
+            "choose where your results are sent); name it on the command line: "
+            "skmlp run --config FILE --tracking-uri URI"
+        )
+    if "track" in tracking:
+        settings["track"] = tracking["track"]
     if "dask_scheduler" in settings:
         raise ConfigError(
             f"{path}: search.dask_scheduler is not read from a config file (a file must not "

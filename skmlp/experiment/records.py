@@ -46,6 +46,7 @@ TOP_FILES = frozenset(
     (
         "run.json", "results.csv", "results.md", "ranking.csv", "cv_results.csv",
         "best_model.skmlp", "best_model.joblib", "test_split.json", ".write-test",
+        "tracking.json", "mlflow.db", "mlflow-artifacts", "tensorboard", "tensorboard.partial",
     )
 )  # fmt: skip
 #: A name skmlp gives a candidate (and so a file): the seed's names or c01, c02, ...

@@ -62,6 +62,7 @@ from .search import (
     report_progress,
     splitter,
 )
+from .tracking import open_tracking
 
 
 def make_pipeline(
@@ -256,19 +257,24 @@ def run_experiment(
 def _run_locked(ctx: RunContext) -> ExperimentResult:
     """The run, with the output folder locked: its steps, in order."""
     finished = _open_folder(ctx)
-    if finished is not None:
-        return finished
-    started = time.time()
-    data, sets = _load_and_check(ctx)
-    pipeline = _build_pipeline(ctx, data)
-    record = _start_record(ctx, data, sets)
-    search, cv_seconds, places = _search(ctx, pipeline, sets)  # on the training set only
-    ranked = _rank(ctx, search, pipeline, cv_seconds)
-    record["cv_fits_ran_on"] = places
-    refits = _refit_top(ctx, pipeline, ranked, sets)  # each scored once on the test set
-    _choose_best(refits)  # by CV, never by the test set
-    _save(ctx, refits, ranked, sets)
-    return _report(ctx, record, refits, ranked, started)
+    with open_tracking(ctx) as tracking:  # MLflow, TensorBoard (skmlp.experiment.tracking)
+        if finished is not None:
+            tracking.end(finished)  # unless logged already
+            return finished
+        started = time.time()
+        data, sets = _load_and_check(ctx)
+        pipeline = _build_pipeline(ctx, data)
+        record = _start_record(ctx, data, sets)
+        tracking.begin(record)  # a resumed run continues its tracking run
+        search, cv_seconds, places = _search(ctx, pipeline, sets)  # on the training set only
+        ranked = _rank(ctx, search, pipeline, cv_seconds)
+        record["cv_fits_ran_on"] = places
+        refits = _refit_top(ctx, pipeline, ranked, sets)  # each scored once on the test set
+        _choose_best(refits)  # by CV, never by the test set
+        _save(ctx, refits, ranked, sets)
+        result = _report(ctx, record, refits, ranked, started)
+        tracking.end(result)
+        return result
 
 
 # ------------------------------------------------- step 0: the output folder

@@ -35,6 +35,7 @@ EXPORT = "tests/test_export.py::"
 TAB = "tests/test_tabular.py::"
 OPT = "tests/test_optuna.py::"
 OPT_PY = "skmlp/experiment/optuna_search.py"
+TRACK = "tests/test_tracking.py::"
 RESTORE = "        if self._best_weights is not None:\n            self.model.set_weights("
 NO_RESTORE = "        if False:\n            self.model.set_weights("
 
@@ -630,5 +631,41 @@ MUTATIONS: list[Mutation] = [
         "    return TrialSeededSampler(lambda trial_seed: make(seed=trial_seed), seed)",
         "    return make(seed=seed)",
         ("tests/test_postgres.py::test_processes_sharing_a_study_draw_other_candidates",),
+    ),
+    # ------------------------------------------------ tracking (issue 28)
+    Mutation(
+        "tracking-resume-starts-a-second-run",
+        "skmlp/experiment/_mlflow.py",
+        '    if ml.get("run_id") and ml.get("uri") == tracking.uri:',
+        "    if False:",
+        (TRACK + "test_resumed_run_continues_the_same_mlflow_run",),
+    ),
+    Mutation(
+        "tracking-one-child-only",
+        "skmlp/experiment/_mlflow.py",
+        "    for row in rows:",
+        "    for row in rows[:1]:",
+        (TRACK + "test_local_store_holds_the_search",),
+    ),
+    Mutation(
+        "tracking-environment-uri-followed",
+        "skmlp/experiment/_mlflow.py",
+        "MlflowClient(tracking_uri=tracking.uri, registry_uri=tracking.uri)",
+        "MlflowClient(tracking_uri=os.environ.get('MLFLOW_TRACKING_URI', tracking.uri))",
+        (TRACK + "test_real_tracking_server",),
+    ),
+    Mutation(
+        "tracking-uri-read-from-a-config-file",
+        "skmlp/experiment/config.py",
+        '    if "tracking_uri" in tracking:',
+        "    if False:",
+        (TRACK + "test_a_config_file_may_not_name_the_tracking_store",),
+    ),
+    Mutation(
+        "tracking-record-unchecked",
+        "skmlp/experiment/tracking.py",
+        "    problem = _state_problem(state)",
+        "    problem = None",
+        (TRACK + "test_hostile_tracking_record_is_refused",),
     ),
 ]
