@@ -407,15 +407,9 @@ class ExperimentConfig:
 
 #: Settings added after runs were recorded, left out of a run's key at their defaults.
 _NEW_DEFAULTS = {
-    "task": "auto",
-    "scoring": None,
-    "tabular": {},
-    "sampler": "tpe",
-    "pruner": "median",
-    "n_trials": None,
-    "timeout": None,
-    "budget_epochs": None,
-}
+    "task": "auto", "scoring": None, "tabular": {},
+    "sampler": "tpe", "pruner": "median", "n_trials": None, "timeout": None, "budget_epochs": None,
+}  # fmt: skip
 
 
 def _jsonable(value):
@@ -656,6 +650,26 @@ def _check_table(table, section, path) -> None:
                 raise ConfigError(f"{path}: {name} must be {what}, got {_type_name(value)}")
 
 
+#: Settings only the command line may name: each says where your data, trials or results
+#: go (and a cluster runs code in your process); a config file holding one is refused.
+_COMMAND_LINE_ONLY = {
+    "dask_scheduler": ("search", "choose where your data is sent and whose code runs",
+                       "the cluster", "--dask-scheduler ADDRESS"),
+    "storage": ("search", "choose which database your trials are sent to", "it", "--storage URL"),
+    "tracking_uri": ("tracking", "choose where your results are sent", "it",
+                     "--tracking-uri URI"),
+}  # fmt: skip
+
+
+def _refuse_command_line_only(path: Path, settings: dict) -> None:
+    for key, (section, why, what, flag) in _COMMAND_LINE_ONLY.items():
+        if key in settings:
+            raise ConfigError(
+                f"{path}: {section}.{key} is not read from a config file (a file must not "
+                f"{why}); name {what} on the command line: skmlp run --config FILE {flag}"
+            )
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
     """Read and check a search file (TOML).
 
@@ -729,27 +743,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
     settings.update(search)
     if "name" in raw:
         settings["name"] = raw["name"]
-    tracking = raw.get("tracking", {})
-    if "tracking_uri" in tracking:
-        raise ConfigError(
-            f"{path}: tracking.tracking_uri is not read from a config file (a file must not "
-            "choose where your results are sent); name it on the command line: "
-            "skmlp run --config FILE --tracking-uri URI"
-        )
-    if "track" in tracking:
-        settings["track"] = tracking["track"]
-    if "dask_scheduler" in settings:
-        raise ConfigError(
-            f"{path}: search.dask_scheduler is not read from a config file (a file must not "
-            "choose where your data is sent and whose code runs); name the cluster on the "
-            "command line: skmlp run --config FILE --dask-scheduler ADDRESS"
-        )
-    if "storage" in settings:
-        raise ConfigError(
-            f"{path}: search.storage is not read from a config file (a file must not choose "
-            "which database your trials are sent to); name it on the command line: "
-            "skmlp run --config FILE --storage URL"
-        )
+    settings.update(raw.get("tracking", {}))  # track, and tracking_uri to be refused
+    _refuse_command_line_only(path, settings)
     config = ExperimentConfig(**settings)
     try:
         config.validate()

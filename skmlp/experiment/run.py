@@ -584,8 +584,7 @@ def _refit(ctx: RunContext, name: str, pipeline: Pipeline, sets: Sets) -> tuple[
     note = f" ({held:.0%} of them held out for the validation curve)" if held else ""
     log(f"  refit {name} on {len(y_train)} training rows{note} ...")
     start = time.perf_counter()
-    # checkpointed after every epoch: a killed run resumes this refit (_refit_backup)
-    backup = backup_folder(out, name)
+    backup = backup_folder(out, name)  # checkpoints: a killed run resumes this refit
     model = fit_resumably(clone(pipeline), X_train, y_train, backup, key, log)
     fit_time = time.perf_counter() - start
     mlp = model[-1]

@@ -614,8 +614,9 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "optuna-storage-read-from-a-file",
         "skmlp/experiment/config.py",
-        '    if "storage" in settings:',
-        "    if False:",
+        '    "storage": ("search", "choose which database your trials are sent to", "it", '
+        '"--storage URL"),\n',
+        "",
         (OPT + "test_bad_settings_are_one_line_errors_naming_the_file",),
     ),
     Mutation(
@@ -657,8 +658,8 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "tracking-uri-read-from-a-config-file",
         "skmlp/experiment/config.py",
-        '    if "tracking_uri" in tracking:',
-        "    if False:",
+        '    "tracking_uri": ("tracking", "choose where your results are sent", "it",\n',
+        '    "_tracking_uri_": ("tracking", "choose where your results are sent", "it",\n',
         (TRACK + "test_a_config_file_may_not_name_the_tracking_store",),
     ),
     Mutation(
