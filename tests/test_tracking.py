@@ -302,3 +302,65 @@ def test_without_the_tracking_extra_the_error_names_the_install(tmp_path):
         "skmlp: error: --track mlflow needs mlflow: pip install 'skmlp[tracking]' (or 'mlflow>=3')"
     )
     assert not (tmp_path / "out" / "run.json").exists()  # before any data loads
+
+
+def _store(tmp_path, name):
+    """A tracking object whose local store is ``tmp_path/name/mlflow.db``, and that store."""
+    from types import SimpleNamespace
+
+    from skmlp.experiment._mlflow import client
+
+    out = tmp_path / name
+    out.mkdir()
+    tracking = SimpleNamespace(out=out, local=True, uri=f"sqlite:///{out / 'mlflow.db'}",
+                               _client=None, log=print)  # fmt: skip
+    return client(tracking), out
+
+
+def _default_location(db):
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        query = "SELECT artifact_location FROM experiments WHERE experiment_id = 0"
+        return con.execute(query).fetchone()[0]
+
+
+def test_a_new_local_store_starts_from_the_kept_empty_database(tmp_path, monkeypatch):
+    """The first store is kept, empty, as a template; the next is a copy naming its own folder."""
+    from skmlp.experiment._mlflow_template import template_path
+
+    monkeypatch.setenv("SKMLP_COMPILATION_CACHE", str(tmp_path / "cache" / "jax"))
+    template = template_path()
+    assert template.parent == tmp_path / "cache" / "mlflow" and not template.exists()
+    first, _ = _store(tmp_path, "one")
+    first.create_experiment("kept out of the template")
+    assert template.is_file()  # kept before anything was logged
+    second, out = _store(tmp_path, "two")
+    assert [e.name for e in second.search_experiments()] == ["Default"]
+    assert _default_location(out / "mlflow.db") == (out / "mlflow-artifacts" / "0").as_uri()
+    run = second.create_run(second.create_experiment("x"))  # MLflow finds its schema current
+    second.log_metric(run.info.run_id, "m", 1.0)
+    assert second.get_run(run.info.run_id).data.metrics == {"m": 1.0}
+
+
+@pytest.mark.parametrize("kind", ["link", "garbage", "not MLflow's"])
+def test_a_hostile_template_is_ignored_and_replaced(tmp_path, monkeypatch, kind):
+    from skmlp.experiment._mlflow_template import template_path
+
+    monkeypatch.setenv("SKMLP_COMPILATION_CACHE", str(tmp_path / "cache" / "jax"))
+    template = template_path()
+    template.parent.mkdir(parents=True)
+    target = tmp_path / "elsewhere.db"
+    target.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    if kind == "link":
+        template.symlink_to(target)
+    elif kind == "garbage":
+        template.write_bytes(b"#!/bin/sh\nrm -rf ~\n")
+    else:  # an SQLite header, not MLflow's schema
+        template.write_bytes(target.read_bytes())
+    c, _ = _store(tmp_path, "run")
+    assert [e.name for e in c.search_experiments()] == ["Default"]  # MLflow made the store
+    assert target.read_bytes() == b"SQLite format 3\x00" + b"\x00" * 100  # never written
+    if kind != "link":  # replaced by the good one MLflow just made
+        assert template.read_bytes()[:16] == b"SQLite format 3\x00"
+        assert template.stat().st_size > 100_000

@@ -32,7 +32,15 @@ def client(tracking):
         logging.getLogger("alembic").setLevel(logging.WARNING)
         from mlflow import MlflowClient
 
+        from ._mlflow_template import keep_as_template, start_from_template
+
+        db = tracking.out / "mlflow.db"
+        new = tracking.local and not os.path.lexists(db)
+        copied = new and start_from_template(db, tracking.out / "mlflow-artifacts")
         tracking._client = MlflowClient(tracking_uri=tracking.uri, registry_uri=tracking.uri)
+        if new and not copied:  # MLflow creates the store: keep it, empty, for the next ones
+            tracking._client.search_experiments(max_results=1)
+            keep_as_template(db)
     return tracking._client
 
 
