@@ -8,7 +8,8 @@ Writes ``experiment_<name>.md`` (the command, machine, versions, timings and the
 table beside the seed notebook's figures, then the candidates ranked by CV),
 ``experiment_<name>.rst`` (the same for the docs' results page, with the plots),
 ``experiment_<name>.csv`` (results.csv), ``experiment_<name>_cv.csv`` (cv_results.csv),
-``experiment_<name>_ranking.csv``, ``experiment_<name>_run.json`` and the run's loss-curve and
+``experiment_<name>_ranking.csv``, (an Optuna study's) ``experiment_<name>_trials.csv``,
+``experiment_<name>_run.json`` and the run's loss-curve and
 CV plots (``experiment_<name>_loss_curves.png``, ``_cv_accuracy.png``). ``<name>`` is the
 config's ``name``, else the dataset's. Models stay in OUT_DIR: they are outputs, not records.
 """
@@ -45,6 +46,8 @@ def main(argv=None):
     shutil.copyfile(out / "cv_results.csv", RESULTS / f"experiment_{name}_cv.csv")
     (RESULTS / f"experiment_{name}_run.json").write_text(json.dumps(run, indent=2) + "\n")
     ranking = None
+    if (out / "trials.csv").is_file():  # an Optuna study's every trial, pruned ones included
+        shutil.copyfile(out / "trials.csv", RESULTS / f"experiment_{name}_trials.csv")
     if (out / "ranking.csv").is_file():
         shutil.copyfile(out / "ranking.csv", RESULTS / f"experiment_{name}_ranking.csv")
         ranking = pd.read_csv(out / "ranking.csv")
@@ -140,8 +143,11 @@ def _settings(config: dict) -> str:
     )
     kind = {"grid": "grid search", "random": f"random search ({config.get('n_iter')} drawn)",
             "halving-grid": "successive halving over a grid",
-            "halving-random": f"successive halving over {config.get('n_iter')} drawn candidates"}[
-        search]  # fmt: skip
+            "halving-random": f"successive halving over {config.get('n_iter')} drawn candidates",
+            "optuna": f"an Optuna study ({config.get('sampler')} sampler, {config.get('pruner')} "
+                      f"pruner, at most {config.get('n_trials')} trials"
+                      + (f", {config['budget_epochs']} epochs in all" if config.get("budget_epochs")
+                         else "") + ")"}[search]  # fmt: skip
     if search.startswith("halving"):
         kind += f" (factor {config.get('factor')}, resource: {config.get('resource')})"
     fixed = ", ".join(f"{k}={v}" for k, v in (config.get("estimator") or {}).items())
