@@ -83,6 +83,7 @@ def tracked(tmp_path_factory):
     return run_experiment(config, out=out, verbose=False)
 
 
+@pytest.mark.slow  # seconds: keeps the fast loop under 5 minutes
 def test_local_store_holds_the_search(tracked, tmp_path):
     client = _client(f"sqlite:///{tracked.out / 'mlflow.db'}")
     _check_logged(client, tracked, tmp_path)
@@ -90,6 +91,7 @@ def test_local_store_holds_the_search(tracked, tmp_path):
     assert state["mlflow"]["logged"] and state["tensorboard"]["logged"]
 
 
+@pytest.mark.slow  # seconds: keeps the fast loop under 5 minutes
 def test_tensorboard_events_read_back(tracked):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -109,6 +111,7 @@ def test_tensorboard_events_read_back(tracked):
                                    tracked.histories[name]["val_loss"], rtol=1e-6)  # fmt: skip
 
 
+@pytest.mark.slow  # seconds: keeps the fast loop under 5 minutes
 def test_resumed_run_continues_the_same_mlflow_run(tmp_path, monkeypatch, capsys):
     from skmlp.experiment import run as run_module
 
@@ -294,6 +297,7 @@ sys.exit(main(["run", "--track", "mlflow", "--out", sys.argv[1], "--n-train", "3
 """
 
 
+@pytest.mark.slow  # seconds: keeps the fast loop under 5 minutes
 def test_without_the_tracking_extra_the_error_names_the_install(tmp_path):
     out = subprocess.run([sys.executable, "-c", _WITHOUT_THE_EXTRA, str(tmp_path / "out")],
                          capture_output=True, text=True, timeout=300)  # fmt: skip
