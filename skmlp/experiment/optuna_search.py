@@ -54,7 +54,7 @@ from ._optuna_settings import check_run_storage, check_storage_url
 from .config import ConfigError, _choices
 from .records import RecordError, fit_record_problem, refuse_link
 from .search import _PREFIX, _params_record, _ResumableFit, fit_key, splitter
-from .tasks import FOLD_SCORES, fold_scores
+from .tasks import fold_scores, score_name
 
 __all__ = ["OptunaSearch", "StudyReportedElsewhere", "check_run_storage", "run_study"]
 
@@ -121,9 +121,8 @@ def _pruning_callback(trial, est, X_val, y_val, task: str, scoring, step0: int):
         def on_epoch_end(self, epoch, logs=None):
             if self.model is not est.model_:  # a shared engine trains: score its weights
                 est.model_.set_weights(self.model.get_weights())
-            name = scoring or FOLD_SCORES[task][0]
             try:
-                score = fold_scores(task, est, X_val, y_val, scoring)[name]
+                score = fold_scores(task, est, X_val, y_val, scoring)[score_name(task, scoring)]
             except ValueError:  # outputs that are not numbers
                 score = float("nan")
             trial.report(score, step0 + est.n_iter_ - 1)
@@ -162,7 +161,7 @@ class _Objective:
             folds.append(record)
         trial.set_user_attr("epochs", epochs)
         trial.set_user_attr("folds", folds)
-        name = self.ctx.config.scoring or FOLD_SCORES[self.ctx.info["task"]][0]
+        name = score_name(self.ctx.info["task"], self.ctx.config.scoring)
         return float(np.mean([r["scores"][name] for r in folds]))
 
     def _fit_fold(self, trial, params, fold, train, val) -> tuple[dict, bool]:
@@ -277,8 +276,13 @@ def open_study(url: str, shown: str, config, n_splits: int, process: int = 0):
             if attempt < 2 and isinstance(exc, SQLAlchemyError):
                 time.sleep(0.5 * (attempt + 1))
                 continue
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            raise ConfigError(f"--storage {shown}: cannot open the study: {first}") from None
+            raise _cannot_open(shown, exc) from None
+
+
+def _cannot_open(shown: str, exc: BaseException) -> ConfigError:
+    """The one-line error of a study the database at ``shown`` does not give."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    return ConfigError(f"--storage {shown}: cannot open the study: {first}")
 
 
 def _storage(url: str):
@@ -302,7 +306,8 @@ def _worker_token(out: Path) -> str:
     path = out / "optuna_worker"
     refuse_link(path)
     if path.is_file():
-        token = path.read_text(encoding="ascii", errors="replace")[:64].strip()
+        with path.open("rb") as f:  # a token is 32 characters: never more than 64 read
+            token = f.read(64).decode("ascii", errors="replace").strip()
         if len(token) == 32 and set(token) <= _KEY_CHARS:
             return token
     token = uuid.uuid4().hex
@@ -519,8 +524,7 @@ def run_study(ctx, pipeline, sets, storage: str | None = None):
     try:  # the first process (or folder) to join the study samples with random_state
         process = claims.process_number()
     except (SQLAlchemyError, RuntimeError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise ConfigError(f"--storage {shown}: cannot open the study: {first}") from None
+        raise _cannot_open(shown, exc) from None
     study = open_study(storage, shown, config, len(splits), process)
     log(f"optuna study {study.study_name} in {shown} (process {process}); dashboard: "
         f"optuna-dashboard {shown}")  # fmt: skip

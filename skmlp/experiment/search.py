@@ -40,7 +40,7 @@ from .._progress import ProgressBar, estimate_left
 from ..architectures import SEED_ARCHITECTURES, Architecture, param_grid
 from ._files import sha256_arrays, write_json
 from .records import RecordError, fit_records, load_fit_record
-from .tasks import FOLD_SCORES, cv_columns, fold_scores, rank_metric
+from .tasks import cv_columns, fold_scores, rank_metric, score_name
 
 __all__ = ["build_search", "make_search", "rank_candidates"]
 
@@ -184,8 +184,7 @@ def _resumable_scorer(estimator: _ResumableFit, X, y) -> dict:
 def _rank_scorer(estimator: _ResumableFit, X, y) -> float:
     """The halving searches take one score: ``scoring``'s, else accuracy or R² (the
     other scores are stored too)."""
-    name = estimator.scoring or FOLD_SCORES[estimator.task][0]
-    return _resumable_scorer(estimator, X, y)[name]
+    return _resumable_scorer(estimator, X, y)[score_name(estimator.task, estimator.scoring)]
 
 
 # ---------------------------------------------------------------- progress

@@ -21,6 +21,7 @@ __all__ = [
     "infer_task",
     "rank_metric",
     "refit_metrics",
+    "score_name",
 ]
 
 TASKS = ("classification", "regression")
@@ -106,9 +107,14 @@ def check_scoring(name, task: str | None) -> str | None:
     return None
 
 
+def score_name(task: str, scoring: str | None) -> str:
+    """The score candidates are ranked by: ``scoring``'s, else accuracy or R²."""
+    return scoring or FOLD_SCORES[task][0]
+
+
 def rank_metric(task: str, scoring: str | None) -> tuple[str, bool]:
     """The ranking column candidates are sorted by, and whether higher is better."""
-    name = scoring or FOLD_SCORES[task][0]
+    name = score_name(task, scoring)
     column, sign = _COLUMNS.get(name, (name, 1))
     return f"cv_{column}_mean", sign > 0
 
