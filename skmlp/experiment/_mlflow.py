@@ -11,6 +11,8 @@ import logging
 import os
 from pathlib import Path
 
+#: MLflow's limit on the characters of a param value.
+PARAM_CHARS = 6000
 #: A run's settings logged as the parent's params.
 _SETTINGS = ("dataset", "search", "cv", "validation_size", "epochs", "batch_size",
              "learning_rate_init", "n_train", "n_test", "random_state", "report_top",
@@ -80,7 +82,7 @@ def start_parent(tracking, record: dict, label: str) -> dict:
         "skmlp.keras_backend": str(record.get("keras_backend", "")),
     })  # fmt: skip
     config = record.get("config") or {}
-    params = {k: str(config.get(k))[:6000] for k in _SETTINGS if k in config}
+    params = {k: str(config.get(k))[:PARAM_CHARS] for k in _SETTINGS if k in config}
     params |= {"dataset_sha256": sha, "n_features": str(dataset.get("n_features"))}
     _batch(c, run.info.run_id, params=params)
     tracking.log(f"MLflow: run {run.info.run_id} in experiment skmlp-{label} at {tracking.uri}")

@@ -18,12 +18,11 @@ set to this store's own artifact folder.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 from pathlib import Path
 
 from .._io import atomic_write_bytes
+from .records import RecordError, read_bytes
 
 #: Largest template read back (an empty MLflow 3 database is about 1 MB).
 MAX_TEMPLATE_BYTES = 16 * 2**20
@@ -45,16 +44,11 @@ def template_path() -> Path | None:
 
 def _read(path: Path) -> bytes | None:
     """The template's bytes if it is a plain, bounded SQLite file; else None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
+    try:  # a regular file, no link followed, within the budget
+        data = read_bytes(path, MAX_TEMPLATE_BYTES, "database template")
+    except (OSError, RecordError):
         return None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TEMPLATE_BYTES:
-            return None
-        data = f.read(MAX_TEMPLATE_BYTES + 1)
-    return data if data.startswith(_HEADER) and len(data) <= MAX_TEMPLATE_BYTES else None
+    return data if data.startswith(_HEADER) else None
 
 
 def start_from_template(db: Path, artifacts: Path) -> bool:

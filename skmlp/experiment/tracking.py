@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ._mlflow import PARAM_CHARS
+
 __all__ = ["TRACKERS", "Tracking", "check_tracking"]
 
 #: What ``--track`` takes.
@@ -58,8 +60,6 @@ MAX_URI = 2000
 URI_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _EXPERIMENT_ID = re.compile(r"[0-9]{1,20}")
-#: MLflow's limit on the characters of a param value.
-_PARAM_CHARS = 6000
 
 
 class TrackingError(ValueError):
@@ -278,9 +278,15 @@ class Tracking:
     def end(self, result) -> None:
         """Log a complete run's ``result``, unless it was logged already."""
         self._wait()
+        ml = self.state.get("mlflow", {})
+        ml_done = ml.get("logged") and ml.get("uri") == self.uri
+        tb_done = self.state.get("tensorboard", {}).get("logged")
+        todo = ("mlflow" in self.track and not ml_done) or (
+            "tensorboard" in self.track and not tb_done
+        )
+        rows = candidates(result) if todo else []  # once, for both trackers
         if "mlflow" in self.track:
-            ml = self.state.get("mlflow", {})
-            if ml.get("logged") and ml.get("uri") == self.uri:
+            if ml_done:
                 self.log(f"MLflow: already logged as run {ml['run_id']}")
             else:
                 from ._mlflow import log_result, start_parent
@@ -290,17 +296,17 @@ class Tracking:
                     self._save()
                 started, cpu = time.perf_counter(), time.thread_time()
                 best = result.results.set_index("architecture").loc[result.best_architecture]
-                log_result(self, result, candidates(result), refit_metrics(best.to_dict()))
+                log_result(self, result, rows, refit_metrics(best.to_dict()))
                 self.state["mlflow"]["logged"] = True
                 self._save()
                 self.log(f"MLflow: logged run {self.state['mlflow']['run_id']} to "
                          f"{self.uri} in {time.perf_counter() - started:.1f}s "
                          f"({time.thread_time() - cpu:.2f}s CPU)")  # fmt: skip
         if "tensorboard" in self.track:
-            if self.state.get("tensorboard", {}).get("logged"):
+            if tb_done:
                 self.log(f"TensorBoard: already written to {self.out / 'tensorboard'}")
                 return
-            write_tensorboard(self.out, result)
+            write_tensorboard(self.out, rows)
             self.state["tensorboard"] = {"logged": True}
             self._save()
             self.log(f"TensorBoard: wrote {self.out / 'tensorboard'} "
@@ -331,12 +337,12 @@ def candidates(result) -> list[dict]:
         cv = table[table["candidate"].astype(str) == name] if "candidate" in table else table[:0]
         cv = cv.iloc[-1].to_dict() if len(cv) else {}  # its last round
         params = {
-            k.split("__")[-1]: str(v)[:_PARAM_CHARS]
+            k.split("__")[-1]: str(v)[:PARAM_CHARS]
             for k, v in cv.items()
             if k.startswith("param_") and not (isinstance(v, float) and pd.isna(v))
         }
         if not params and isinstance(row.get("params"), str):
-            params = {"params": row["params"][:_PARAM_CHARS]}
+            params = {"params": row["params"][:PARAM_CHARS]}
         folds = {
             f"fold{m.group(1)}_{m.group(2)}": float(v)
             for k, v in cv.items()
@@ -375,8 +381,9 @@ def curves(history: dict) -> dict:
     }
 
 
-def write_tensorboard(out: Path, result) -> None:
-    """The run as TensorBoard event files under ``out/tensorboard`` (replaced whole)."""
+def write_tensorboard(out: Path, rows: list[dict]) -> None:
+    """The run's candidates (:func:`candidates`) as TensorBoard event files under
+    ``out/tensorboard`` (replaced whole)."""
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.plugins.hparams import summary_v2 as hp
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
@@ -400,7 +407,6 @@ def write_tensorboard(out: Path, result) -> None:
         refuse_link(folder)
         if folder.exists():
             shutil.rmtree(folder)
-    rows = candidates(result)
     names, metric_tags = set(), set()
     for row in rows:
         events = [(0, hp.hparams_pb(row["params"], trial_id=row["name"]))]
